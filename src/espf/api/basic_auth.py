@@ -1,0 +1,38 @@
+"""HTTP Basic credentials from the Authorization header."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+
+from espf.errors import Unauthorized
+
+
+def basic_credentials(request: Request) -> tuple[str, str]:
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized(
+            "authentication required: send HTTP Basic credentials of an API user",
+            code="missing_credentials",
+        )
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        raise Unauthorized(
+            "only HTTP Basic authentication is supported", code="unsupported_auth_scheme"
+        )
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized(
+            "the Basic credentials are not valid base64 of 'login:password'",
+            code="malformed_credentials",
+        ) from None
+    login, separator, password = decoded.partition(":")
+    if not separator:
+        raise Unauthorized(
+            "the Basic credentials lack the ':' between login and password",
+            code="malformed_credentials",
+        )
+    return login, password

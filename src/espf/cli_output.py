@@ -1,0 +1,83 @@
+"""Plain-text rendering for the CLI: tables and the event detail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from espf.clock import format_ms
+from espf.domain import Handler
+from espf.service import EventDetail
+
+MASK = "********"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    return "\n".join(lines)
+
+
+def handler_auth(handler: Handler) -> str:
+    """How the handler authenticates, with every secret masked."""
+    if handler.auth_method.value == "basic":
+        return f"basic {handler.login}:{MASK}"
+    if handler.auth_method.value == "custom":
+        return f"custom {handler.auth_scheme} {MASK}"
+    return "none"
+
+
+def handler_table(handlers: Sequence[Handler]) -> str:
+    return table(
+        ["i_env", "name", "type", "enabled", "url", "auth", "header", "timeout"],
+        [
+            (
+                h.i_env,
+                h.name,
+                h.kind,
+                "yes" if h.enabled else "no",
+                h.url,
+                handler_auth(h),
+                h.auth_header,
+                f"{h.timeout_s:g}s",
+            )
+            for h in handlers
+        ],
+    )
+
+
+def event_detail(detail: EventDetail) -> str:
+    event = detail.event
+    lines = [
+        f"Event #{event.i_event}  {event.event_type}  (environment {event.i_env})",
+        f"  state:      {event.state.value}",
+        f"  start_time: {format_ms(event.start_at)} UTC",
+        f"  created:    {format_ms(event.created_at)} UTC",
+        f"  variables:  {orjson.dumps(event.variables).decode()}",
+    ]
+    if not detail.deliveries:
+        lines.append("  deliveries: none yet")
+    for delivery in detail.deliveries:
+        lines.append(
+            f"  delivery #{delivery.i_delivery} to {delivery.handler_name}: "
+            f"{delivery.state.value}, {delivery.attempts} attempt(s)"
+            + (
+                f", next at {format_ms(delivery.next_at)} UTC"
+                if delivery.next_at and not delivery.state.is_final
+                else ""
+            )
+        )
+        for attempt in delivery.attempt_log:
+            answer = (
+                f"HTTP {attempt.status_code}" if attempt.status_code is not None else "no answer"
+            )
+            error = f": {attempt.error}" if attempt.error else ""
+            lines.append(
+                f"    attempt {attempt.attempt_no} at {format_ms(attempt.started_at)} UTC, "
+                f"{attempt.duration_ms} ms, {answer} -> {attempt.outcome}{error}"
+            )
+    return "\n".join(lines)

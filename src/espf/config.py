@@ -1,0 +1,160 @@
+"""Settings, read once at start from a TOML file and the environment.
+
+Every setting ``name`` is read from the environment variable ``ESPF_NAME``
+(upper case) or from the key ``name`` of the TOML file named by
+``ESPF_CONFIG``; the environment wins. Values are validated here so that a bad
+setting stops the process at start with a message naming it, not later in the
+middle of a delivery.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from espf.retry import RetryPolicy
+
+DEFAULT_DATABASE_URL = "sqlite:///espf.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # The largest event/create body accepted; larger ones get 413.
+    max_body_bytes: int = 64 * 1024
+    admin_login: str | None = None
+    admin_password: str | None = None
+    # How long a verified Basic credential is trusted without hashing again.
+    credential_cache_ttl_s: float = 60.0
+    # Back-off between resends, see retry.RetryPolicy.
+    retry_base_s: float = 1.0
+    retry_factor: float = 2.0
+    retry_cap_s: float = 3600.0
+    retry_max_attempts: int = 50
+    # The original waits 300 s for the Application's answer.
+    handler_timeout_s: float = 300.0
+    # Deliveries claimed per round trip to the store, and sent at once.
+    dispatch_batch_size: int = 256
+    dispatch_concurrency: int = 256
+    # Keep-alive connections per handler.
+    handler_connections: int = 64
+    # Safety net: wake at least this often even if nobody announced new work
+    # (events created by another process on SQLite, clock jumps).
+    poll_interval_s: float = 1.0
+    # A dispatcher node that has not beaten its heart for this long is dead:
+    # its in-flight deliveries are taken over by others.
+    node_ttl_s: float = 15.0
+    heartbeat_interval_s: float = 3.0
+    # On SIGTERM, how long in-flight requests may finish before being released.
+    shutdown_grace_s: float = 10.0
+    log_level: str = "info"
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            base_s=self.retry_base_s,
+            factor=self.retry_factor,
+            cap_s=self.retry_cap_s,
+            max_attempts=self.retry_max_attempts,
+        )
+
+    def replace(self, **changes: Any) -> Settings:
+        return _validated(dataclasses.replace(self, **changes))
+
+
+_POSITIVE = {
+    "max_body_bytes",
+    "credential_cache_ttl_s",
+    "retry_base_s",
+    "retry_cap_s",
+    "retry_max_attempts",
+    "handler_timeout_s",
+    "dispatch_batch_size",
+    "dispatch_concurrency",
+    "handler_connections",
+    "poll_interval_s",
+    "node_ttl_s",
+    "heartbeat_interval_s",
+}
+
+
+def _convert(name: str, type_name: str, raw: Any) -> Any:
+    try:
+        if type_name == "int":
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        if type_name == "float":
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+        if raw is None:
+            return None
+        return str(raw)
+    except (TypeError, ValueError):
+        kind = {"int": "an integer", "float": "a number"}.get(type_name, "a string")
+        raise ConfigError(
+            f"setting {name} (ESPF_{name.upper()}) must be {kind}, got {raw!r}"
+        ) from None
+
+
+def _validated(settings: Settings) -> Settings:
+    for name in _POSITIVE:
+        if getattr(settings, name) <= 0:
+            raise ConfigError(
+                f"setting {name} (ESPF_{name.upper()}) must be greater than 0, "
+                f"got {getattr(settings, name)!r}"
+            )
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"setting port (ESPF_PORT) must be 1..65535, got {settings.port}")
+    if settings.retry_factor < 1:
+        raise ConfigError("setting retry_factor (ESPF_RETRY_FACTOR) must be at least 1")
+    if settings.heartbeat_interval_s >= settings.node_ttl_s:
+        raise ConfigError(
+            "setting heartbeat_interval_s must be shorter than node_ttl_s, or live "
+            "dispatchers would be taken for dead"
+        )
+    if settings.log_level.lower() not in {"debug", "info", "warning", "error"}:
+        raise ConfigError("setting log_level must be one of debug, info, warning, error")
+    return settings
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the TOML file (``ESPF_CONFIG``), the environment and
+    explicit overrides (command-line options), in increasing precedence."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_path = env.get("ESPF_CONFIG")
+    known = {f.name: f for f in fields(Settings)}
+    if config_path:
+        try:
+            data = tomllib.loads(Path(config_path).read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read ESPF_CONFIG file {config_path}: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"ESPF_CONFIG file {config_path} is not valid TOML: {exc}") from None
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in {config_path}: {', '.join(unknown)}")
+        values.update(data)
+    for name in known:
+        env_value = env.get(f"ESPF_{name.upper()}")
+        if env_value is not None and env_value != "":
+            values[name] = env_value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    converted = {}
+    for name, raw in values.items():
+        type_name = str(known[name].type).split("|")[0].strip()
+        converted[name] = _convert(name, type_name, raw)
+    return _validated(Settings(**converted))

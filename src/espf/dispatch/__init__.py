@@ -1,0 +1,1 @@
+"""Delivery: claim due work, POST it to the Application, record outcomes."""

@@ -1,0 +1,239 @@
+"""The dispatcher: sleep exactly until something is due, claim it in batches,
+send it with bounded concurrency, record what happened.
+
+Timing: after each round the dispatcher asks the store for the next instant
+at which something becomes due and sleeps until then; a new event created in
+this process wakes it early (``notify``), and a slow poll covers events
+created elsewhere. Liveness: every node beats its heart into the store; the
+in-flight deliveries of a node that stopped beating are handed to others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+
+from espf.clock import Clock, SystemClock
+from espf.config import Settings
+from espf.dispatch.outcomes import OutcomeRecorder
+from espf.dispatch.sender import EventSender
+from espf.domain import AttemptOutcome, ClaimedDelivery, DeliveryState
+from espf.retry import RetryPolicy, Verdict, classify
+from espf.store import Store
+
+log = logging.getLogger("espf.dispatch")
+
+_NEVER = float("inf")
+
+
+def new_node_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock | None = None,
+        sender: EventSender | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.node_id = new_node_id()
+        self.policy: RetryPolicy = settings.retry_policy
+        self._sender = sender or EventSender(settings.handler_connections)
+        self._rng = rng or random.Random()
+        self._recorder = OutcomeRecorder(store, self.node_id)
+        self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._planned_wake: float = _NEVER
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._maintenance: asyncio.Task[None] | None = None
+
+    # -- waking -------------------------------------------------------------------
+    def notify(self, due_at: int) -> None:
+        """Something becomes due at ``due_at``: wake up if that is sooner
+        than planned. Cheap enough to call for every created event."""
+        if due_at <= self._planned_wake:
+            self._wake.set()
+
+    # -- running ------------------------------------------------------------------
+    async def run(self) -> None:
+        await self._beat()
+        await self._declare_dead_local_nodes()
+        await self._rescue_orphans()
+        self._maintenance = asyncio.create_task(self._maintain())
+        log.info("dispatcher %s started", self.node_id)
+        try:
+            await self._loop()
+        finally:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+
+    async def stop(self) -> None:
+        """Stop claiming; let in-flight requests finish within the grace
+        period; hand back the rest; leave the node table."""
+        self._stopping = True
+        self._wake.set()
+        self._slot_freed.set()
+        if self._in_flight:
+            _, still_running = await asyncio.wait(
+                set(self._in_flight), timeout=self.settings.shutdown_grace_s
+            )
+            for task in still_running:
+                task.cancel()
+            await asyncio.gather(*still_running, return_exceptions=True)
+        await self._recorder.drain()
+        released = await self.store.node_release(self.node_id, self.clock.now_ms())
+        if released:
+            log.info("handed back %d deliveries still in flight", released)
+        await self._sender.close()
+
+    async def _loop(self) -> None:
+        batch_size = self.settings.dispatch_batch_size
+        while not self._stopping:
+            free = self.settings.dispatch_concurrency - len(self._in_flight)
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            # From here until we sleep, any new event matters.
+            self._planned_wake = _NEVER
+            self._wake.clear()
+            limit = min(batch_size, free)
+            try:
+                claimed = await self.store.dispatch_due(self.node_id, self.clock.now_ms(), limit)
+            except Exception:
+                log.exception("could not claim due deliveries; retrying")
+                await self._sleep(self.settings.poll_interval_s)
+                continue
+            for delivery in claimed:
+                self._start(delivery)
+            if len(claimed) == limit:
+                continue  # there may be more due right now
+            await self._sleep_until_next_due()
+
+    async def _sleep_until_next_due(self) -> None:
+        poll_s = self.settings.poll_interval_s
+        try:
+            next_due = await self.store.next_due_at()
+        except Exception:
+            log.exception("could not read the next due time")
+            next_due = None
+        now = self.clock.now_ms()
+        delay_s = poll_s if next_due is None else min(max(next_due - now, 0) / 1000, poll_s)
+        if delay_s <= 0:
+            return
+        self._planned_wake = now + delay_s * 1000
+        await self._sleep(delay_s)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    # -- sending ------------------------------------------------------------------------
+    def _start(self, delivery: ClaimedDelivery) -> None:
+        task = asyncio.create_task(self._deliver(delivery))
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slot_freed.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", exc_info=task.exception())
+
+    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        started_at = self.clock.now_ms()
+        t0 = time.perf_counter()
+        result = await self._sender.send(delivery)
+        duration_ms = int((time.perf_counter() - t0) * 1000)
+        attempt_no = delivery.attempts + 1
+        verdict = classify(result.status_code)
+        next_at = None
+        if verdict is Verdict.DELIVERED:
+            state = DeliveryState.DELIVERED
+        elif verdict is Verdict.REJECTED:
+            state = DeliveryState.REJECTED
+        else:
+            delay_ms = self.policy.next_delay_ms(attempt_no, self._rng)
+            if delay_ms is None:
+                state = DeliveryState.FAILED
+            else:
+                state = DeliveryState.PENDING
+                next_at = self.clock.now_ms() + delay_ms
+        self._recorder.add(
+            AttemptOutcome(
+                i_delivery=delivery.i_delivery,
+                attempt_no=attempt_no,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                status_code=result.status_code,
+                error=result.error,
+                new_state=state,
+                next_at=next_at,
+            )
+        )
+        log.info(
+            "delivery i_event=%d handler=%s attempt=%d status=%s outcome=%s%s",
+            delivery.i_event,
+            delivery.handler.name,
+            attempt_no,
+            result.status_code if result.status_code is not None else "-",
+            state.value,
+            f" error={result.error!r}" if result.error else "",
+        )
+        if next_at is not None:
+            self.notify(next_at)
+
+    # -- liveness ----------------------------------------------------------------------
+    async def _beat(self) -> None:
+        await self.store.node_heartbeat(
+            self.node_id, socket.gethostname(), os.getpid(), self.clock.now_ms()
+        )
+
+    async def _declare_dead_local_nodes(self) -> None:
+        """A node on this host whose process is gone is dead now, not after
+        the TTL: a restart after a crash resends its work at once."""
+        host = socket.gethostname()
+        for node_id, hostname, pid, _ in await self.store.node_list():
+            if node_id != self.node_id and hostname == host and not _pid_alive(pid):
+                await self.store.node_mark_dead(node_id)
+
+    async def _rescue_orphans(self) -> None:
+        now = self.clock.now_ms()
+        cutoff = now - int(self.settings.node_ttl_s * 1000)
+        rescued = await self.store.node_rescue_orphans(now, cutoff)
+        if rescued:
+            log.warning("took over %d deliveries from dispatchers that stopped", rescued)
+            self._wake.set()
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval_s)
+            try:
+                await self._beat()
+                await self._rescue_orphans()
+            except Exception:
+                log.exception("dispatcher maintenance failed; will retry")

@@ -1,0 +1,50 @@
+"""Recording attempt outcomes in batches.
+
+Outcomes pile up while the previous batch is being written, so the number of
+writes follows the load instead of one per delivery. If the database is
+unreachable the outcomes stay here and are written when it is back; if the
+process dies first, the deliveries are still in flight in the database and
+another node sends them again (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from espf.domain import AttemptOutcome
+from espf.store import Store
+
+log = logging.getLogger("espf.dispatch")
+
+RETRY_WRITE_AFTER_S = 1.0
+
+
+class OutcomeRecorder:
+    def __init__(self, store: Store, node_id: str) -> None:
+        self._store = store
+        self._node_id = node_id
+        self._pending: list[AttemptOutcome] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def add(self, outcome: AttemptOutcome) -> None:
+        self._pending.append(outcome)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_all())
+
+    async def _flush_all(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._store.delivery_record_outcomes(self._node_id, batch)
+            except Exception:
+                log.exception("could not record %d outcomes; will retry", len(batch))
+                self._pending[:0] = batch
+                await asyncio.sleep(RETRY_WRITE_AFTER_S)
+
+    async def drain(self) -> None:
+        """Wait until every outcome added so far is written."""
+        while self._pending or (self._flusher is not None and not self._flusher.done()):
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush_all())
+            await self._flusher

@@ -1,0 +1,63 @@
+"""Validating an event/create request body, shared by the API and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from espf.errors import BadRequest
+from espf.names import normalize_event_type_name
+from espf.timeparse import parse_start_time
+
+_FIELDS = ("event_type", "variables", "start_time")
+
+
+@dataclass(frozen=True, slots=True)
+class EventRequest:
+    event_type: str
+    variables_json: str
+    start_at: int | None  # None: due now
+
+
+def parse_event_request(body: Any) -> EventRequest:
+    """Check the shape of ``{"event_type", "variables", "start_time"}``.
+
+    Raise BadRequest naming the field that is wrong.
+    """
+    if not isinstance(body, dict):
+        raise BadRequest(
+            'the body must be a JSON object: {"event_type": ..., "variables": {...}, '
+            '"start_time": ...}',
+            code="invalid_body",
+        )
+    raw_type = body.get("event_type")
+    if raw_type is None:
+        raise BadRequest("event_type is required", code="missing_field")
+    if not isinstance(raw_type, str):
+        raise BadRequest("event_type must be a string", code="invalid_field")
+    event_type = normalize_event_type_name(raw_type)
+
+    variables = body.get("variables")
+    if variables is None:
+        variables = {}
+    if not isinstance(variables, dict):
+        raise BadRequest(
+            'variables must be a JSON object, e.g. {"i_account": 541}', code="invalid_field"
+        )
+
+    raw_start = body.get("start_time")
+    if raw_start is None or raw_start == "":
+        start_at = None
+    elif isinstance(raw_start, str):
+        start_at = parse_start_time(raw_start)
+    else:
+        raise BadRequest(
+            "start_time must be a string 'YYYY-MM-DD HH:MM:SS' (UTC)", code="invalid_field"
+        )
+    return EventRequest(
+        event_type=event_type,
+        variables_json=orjson.dumps(variables).decode(),
+        start_at=start_at,
+    )

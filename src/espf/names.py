@@ -1,0 +1,49 @@
+"""Event type names: ``Segment/Segment/...``.
+
+A name is trimmed of surrounding whitespace (the original's own example sends
+``" Custom/NextMonth "``); inside, segments are separated by ``/``, none may be
+empty, and none may contain whitespace.
+"""
+
+from __future__ import annotations
+
+from espf.errors import BadRequest
+
+CUSTOM_PREFIX = "Custom/"
+MAX_NAME_LENGTH = 200
+
+
+def normalize_event_type_name(raw: str) -> str:
+    """Return the trimmed name, or raise BadRequest saying what is wrong."""
+    name = raw.strip()
+    if not name:
+        raise BadRequest("event type name is empty", code="invalid_event_type")
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadRequest(
+            f"event type name is longer than {MAX_NAME_LENGTH} characters",
+            code="invalid_event_type",
+        )
+    if any(ch.isspace() for ch in name):
+        raise BadRequest(f"event type name {name!r} contains whitespace", code="invalid_event_type")
+    if any(not segment for segment in name.split("/")):
+        raise BadRequest(
+            f"event type name {name!r} has an empty segment: "
+            "use segments separated by single '/', e.g. 'Custom/NextMonth'",
+            code="invalid_event_type",
+        )
+    if any(not ch.isprintable() for ch in name):
+        raise BadRequest(
+            f"event type name {name!r} contains a control character", code="invalid_event_type"
+        )
+    return name
+
+
+def normalize_custom_type_name(raw: str) -> str:
+    name = normalize_event_type_name(raw)
+    if not name.startswith(CUSTOM_PREFIX):
+        raise BadRequest(
+            f"custom event type {name!r} must start with {CUSTOM_PREFIX!r}, "
+            "e.g. 'Custom/NextMonth'",
+            code="invalid_event_type",
+        )
+    return name

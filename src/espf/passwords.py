@@ -1,0 +1,74 @@
+"""API user passwords: Argon2id hashes, and a short-lived cache of verified
+credentials so that Basic auth does not cost a slow hash on every request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from espf.domain import ApiUser
+
+_hasher = PasswordHasher()
+
+# Verifying against this when the login is unknown keeps the answer's timing
+# the same as for a wrong password, so logins cannot be probed by timing.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant-time check; False for an unknown user (``password_hash=None``)."""
+    try:
+        _hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return password_hash is not None
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class CredentialCache:
+    """Verified (login, password) pairs, remembered for ``ttl_s`` seconds.
+
+    The key is an HMAC of the credential under a per-process random key: the
+    cache never holds a password, and a memory dump does not give one away.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._key = secrets.token_bytes(32)
+        self._entries: dict[bytes, tuple[ApiUser, float]] = {}
+
+    def _digest(self, login: str, password: str) -> bytes:
+        message = login.encode() + b"\0" + password.encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def get(self, login: str, password: str) -> ApiUser | None:
+        digest = self._digest(login, password)
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        user, expires = entry
+        if time.monotonic() >= expires:
+            del self._entries[digest]
+            return None
+        return user
+
+    def put(self, login: str, password: str, user: ApiUser) -> None:
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[self._digest(login, password)] = (user, time.monotonic() + self._ttl)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,330 @@
+"""The operations everyone calls: the API, the CLI and the web page are thin
+clients of this layer. It owns the rules (validation, subscriptions, who may
+see what); the store owns persistence; the dispatcher owns timing and HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from espf.clock import Clock, SystemClock
+from espf.config import Settings
+from espf.domain import (
+    ApiUser,
+    AuthMethod,
+    Delivery,
+    Environment,
+    Event,
+    EventFilter,
+    EventType,
+    Handler,
+    HandlerSettings,
+    NewEvent,
+    Role,
+)
+from espf.errors import BadRequest, Conflict, NotFound, Unauthorized
+from espf.event_request import EventRequest, parse_event_request
+from espf.names import normalize_custom_type_name, normalize_event_type_name
+from espf.passwords import CredentialCache, generate_password, hash_password, verify_password
+from espf.store import Store
+
+# RFC 7230 token: what an HTTP header name may be made of.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_AUTH_SCHEME = _HEADER_NAME
+MAX_HANDLER_TIMEOUT_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetail:
+    event: Event
+    deliveries: list[Delivery]
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    """What the first start created, to tell the operator once."""
+
+    admin_login: str
+    generated_password: str | None
+
+
+class Service:
+    def __init__(self, store: Store, settings: Settings, clock: Clock | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._credentials = CredentialCache(settings.credential_cache_ttl_s)
+        self._types_by_name: dict[str, EventType] = {}
+        # Called with the start time of each new event, so that an in-process
+        # dispatcher can wake up early instead of waiting for its next poll.
+        self.event_listeners: list[Callable[[int], None]] = []
+
+    # -- start-up -----------------------------------------------------------------
+    async def prepare_database(self) -> list[int]:
+        """Apply pending migrations and make sure the built-in types exist."""
+        applied = await self.store.migrate()
+        await self.store.ensure_builtin_event_types(self.clock.now_ms())
+        return applied
+
+    async def bootstrap(self) -> Bootstrap | None:
+        """On an empty database: environment 1 and its first administrator."""
+        if await self.store.user_count() > 0:
+            return None
+        now = self.clock.now_ms()
+        if await self.store.env_get(1) is None:
+            await self.store.env_create(1, "default", now)
+        login = self.settings.admin_login or "admin"
+        password = self.settings.admin_password
+        generated = None
+        if not password:
+            password = generated = generate_password()
+        await self.store.user_create(1, login, hash_password(password), Role.ADMIN, now)
+        return Bootstrap(admin_login=login, generated_password=generated)
+
+    # -- environments and users -----------------------------------------------------------
+    async def env_create(self, name: str, i_env: int | None = None) -> Environment:
+        name = name.strip()
+        if not name:
+            raise BadRequest("environment name is empty")
+        if i_env is not None and i_env <= 0:
+            raise BadRequest(f"i_env must be a positive integer, got {i_env}")
+        return await self.store.env_create(i_env, name, self.clock.now_ms())
+
+    async def env_list(self) -> list[Environment]:
+        return await self.store.env_list()
+
+    async def _require_env(self, i_env: int) -> None:
+        if await self.store.env_get(i_env) is None:
+            raise NotFound(
+                f"environment {i_env} does not exist; create it with 'espf env create'",
+                code="unknown_environment",
+            )
+
+    async def user_create(
+        self, i_env: int, login: str, password: str, role: Role = Role.ADMIN
+    ) -> ApiUser:
+        login = login.strip()
+        if not login or ":" in login or any(ch.isspace() for ch in login):
+            raise BadRequest(
+                f"login {login!r} is not valid: it must be non-empty, without ':' or spaces"
+            )
+        if len(password) < 8:
+            raise BadRequest("password must be at least 8 characters long")
+        await self._require_env(i_env)
+        hashed = await asyncio.to_thread(hash_password, password)
+        return await self.store.user_create(i_env, login, hashed, role, self.clock.now_ms())
+
+    async def user_list(self, i_env: int | None) -> list[ApiUser]:
+        return await self.store.user_list(i_env)
+
+    async def authenticate(self, login: str, password: str) -> ApiUser:
+        """Return the user, or raise Unauthorized. Verified credentials are
+        cached briefly: an Argon2 check per request would cap the API at a few
+        dozen requests per second."""
+        cached = self._credentials.get(login, password)
+        if cached is not None:
+            return cached
+        user = await self.store.user_get_by_login(login)
+        ok = await asyncio.to_thread(
+            verify_password, user.password_hash if user else None, password
+        )
+        if not ok or user is None:
+            raise Unauthorized("wrong login or password", code="invalid_credentials")
+        self._credentials.put(login, password, user)
+        return user
+
+    # -- event types ----------------------------------------------------------------
+    async def type_create(self, raw_name: str) -> EventType:
+        name = normalize_custom_type_name(raw_name)
+        created = await self.store.event_type_create_custom(name, self.clock.now_ms())
+        self._types_by_name[name] = created
+        return created
+
+    async def type_list(self) -> list[EventType]:
+        return await self.store.event_type_list()
+
+    async def type_get(self, raw_name: str) -> EventType:
+        name = normalize_event_type_name(raw_name)
+        known = self._types_by_name.get(name)
+        if known is not None:
+            return known
+        found = await self.store.event_type_get_by_name(name)
+        if found is None:
+            hint = "" if name.startswith("Custom/") else " (custom types start with 'Custom/')"
+            raise NotFound(
+                f"event type {name!r} does not exist; create it with "
+                f"'espf type create {name}'{hint}",
+                code="unknown_event_type",
+            )
+        # Types are never renamed or deleted while in use, so caching them is safe.
+        self._types_by_name[name] = found
+        return found
+
+    # -- handlers -------------------------------------------------------------------------
+    async def handler_create(self, i_env: int, name: str, settings: HandlerSettings) -> Handler:
+        name = _handler_name(name)
+        await self._require_env(i_env)
+        complete = HandlerSettings(
+            url=settings.url,
+            auth_method=settings.auth_method or AuthMethod.BASIC,
+            login=settings.login,
+            password=settings.password,
+            auth_scheme=settings.auth_scheme,
+            auth_token=settings.auth_token,
+            auth_header=settings.auth_header or "Authorization",
+            timeout_s=settings.timeout_s or self.settings.handler_timeout_s,
+            enabled=True if settings.enabled is None else settings.enabled,
+        )
+        _validate_handler_settings(complete)
+        return await self.store.handler_create(i_env, name, complete, self.clock.now_ms())
+
+    async def handler_get(self, i_env: int, name: str) -> Handler:
+        handler = await self.store.handler_get(i_env, name)
+        if handler is None:
+            raise NotFound(
+                f"handler {name!r} does not exist in environment {i_env}", code="unknown_handler"
+            )
+        return handler
+
+    async def handler_set(self, i_env: int, name: str, changes: HandlerSettings) -> Handler:
+        current = await self.handler_get(i_env, name)
+        updates: dict[str, Any] = {
+            field: value
+            for field, value in (
+                ("url", changes.url),
+                ("auth_method", changes.auth_method),
+                ("login", changes.login),
+                ("password", changes.password),
+                ("auth_scheme", changes.auth_scheme),
+                ("auth_token", changes.auth_token),
+                ("auth_header", changes.auth_header),
+                ("timeout_s", changes.timeout_s),
+                ("enabled", changes.enabled),
+            )
+            if value is not None
+        }
+        updated = replace(current, **updates)
+        _validate_handler_settings(
+            HandlerSettings(
+                url=updated.url,
+                auth_method=updated.auth_method,
+                login=updated.login,
+                password=updated.password,
+                auth_scheme=updated.auth_scheme,
+                auth_token=updated.auth_token,
+                auth_header=updated.auth_header,
+                timeout_s=updated.timeout_s,
+            )
+        )
+        return await self.store.handler_update(updated, self.clock.now_ms())
+
+    async def handler_set_enabled(self, i_env: int, name: str, enabled: bool) -> Handler:
+        return await self.handler_set(i_env, name, HandlerSettings(enabled=enabled))
+
+    async def handler_list(self, i_env: int | None) -> list[Handler]:
+        return await self.store.handler_list(i_env)
+
+    async def subscribe(self, i_env: int, handler_name: str, type_name: str) -> EventType:
+        handler = await self.handler_get(i_env, handler_name)
+        event_type = await self.type_get(type_name)
+        await self.store.subscription_add(handler.i_handler, event_type.i_event_type)
+        return event_type
+
+    async def unsubscribe(self, i_env: int, handler_name: str, type_name: str) -> EventType:
+        handler = await self.handler_get(i_env, handler_name)
+        event_type = await self.type_get(type_name)
+        if not await self.store.subscription_remove(handler.i_handler, event_type.i_event_type):
+            raise NotFound(
+                f"handler {handler.name!r} is not subscribed to {event_type.name}",
+                code="not_subscribed",
+            )
+        return event_type
+
+    async def subscribe_all(self, i_env: int, handler_name: str) -> int:
+        handler = await self.handler_get(i_env, handler_name)
+        return await self.store.subscription_add_all(handler.i_handler)
+
+    async def subscriptions(self, i_env: int, handler_name: str) -> list[str]:
+        handler = await self.handler_get(i_env, handler_name)
+        return await self.store.subscription_list(handler.i_handler)
+
+    # -- events -----------------------------------------------------------------------------
+    async def event_create(self, i_env: int, body: Any) -> int:
+        """Validate, commit durably, and return the new ``i_event``."""
+        request = parse_event_request(body)
+        return await self.event_create_parsed(i_env, request)
+
+    async def event_create_parsed(self, i_env: int, request: EventRequest) -> int:
+        event_type = await self.type_get(request.event_type)
+        now = self.clock.now_ms()
+        start_at = now if request.start_at is None else request.start_at
+        i_event = await self.store.event_insert(
+            NewEvent(
+                i_env=i_env,
+                i_event_type=event_type.i_event_type,
+                variables_json=request.variables_json,
+                start_at=start_at,
+            ),
+            now,
+        )
+        for listener in self.event_listeners:
+            listener(start_at)
+        return i_event
+
+    async def event_get(self, i_event: int, i_env: int | None) -> EventDetail:
+        """``i_env=None`` reads any environment (the CLI on the server)."""
+        event = await self.store.event_get(i_event, i_env)
+        if event is None:
+            raise NotFound(f"event {i_event} does not exist", code="unknown_event")
+        return EventDetail(event, await self.store.delivery_list_for_event(i_event))
+
+    async def event_list(self, event_filter: EventFilter) -> list[Event]:
+        if not 1 <= event_filter.limit <= 1000:
+            raise BadRequest("limit must be between 1 and 1000")
+        return await self.store.event_list(event_filter)
+
+
+def _handler_name(raw: str) -> str:
+    name = raw.strip()
+    if not name or any(ch.isspace() or not ch.isprintable() for ch in name) or len(name) > 100:
+        raise BadRequest(
+            f"handler name {raw!r} is not valid: 1 to 100 characters, no spaces",
+            code="invalid_handler",
+        )
+    return name
+
+
+def _validate_handler_settings(settings: HandlerSettings) -> None:
+    def bad(message: str) -> BadRequest:
+        return BadRequest(message, code="invalid_handler")
+
+    if not settings.url:
+        raise bad("a handler needs --url, the Application's address (http:// or https://)")
+    parts = urlsplit(settings.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad(f"url {settings.url!r} is not an http:// or https:// address")
+    method = settings.auth_method
+    if method is AuthMethod.BASIC and not settings.login:
+        raise bad(
+            "basic auth (the default) needs --login and --password; "
+            "use --auth none to send no Authorization header"
+        )
+    if method is AuthMethod.BASIC and settings.login and ":" in settings.login:
+        raise bad("a basic auth login cannot contain ':'")
+    if method is AuthMethod.CUSTOM:
+        if not settings.auth_scheme or not _AUTH_SCHEME.match(settings.auth_scheme):
+            raise bad("custom auth needs --auth-scheme, one word such as 'Token'")
+        if not settings.auth_token or any(ch in "\r\n" for ch in settings.auth_token):
+            raise bad("custom auth needs --auth-token, on one line")
+    if settings.auth_header is not None and not _HEADER_NAME.match(settings.auth_header):
+        raise bad(f"auth header name {settings.auth_header!r} is not a valid HTTP header name")
+    timeout = settings.timeout_s
+    if timeout is not None and not 0 < timeout <= MAX_HANDLER_TIMEOUT_S:
+        raise bad(f"timeout must be more than 0 and at most {MAX_HANDLER_TIMEOUT_S:g} seconds")
+
+
+__all__ = ["Bootstrap", "Conflict", "EventDetail", "Service"]

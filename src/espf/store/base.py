@@ -1,0 +1,137 @@
+"""The Store protocol: one method per operation, domain objects in and out.
+
+The service layer and the dispatcher talk to storage only through this
+protocol; ``sqlite.py`` and ``postgres.py`` implement it, and one contract
+test suite (tests/contract) runs against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from espf.domain import (
+    ApiUser,
+    AttemptOutcome,
+    ClaimedDelivery,
+    Delivery,
+    Environment,
+    Event,
+    EventFilter,
+    EventType,
+    Handler,
+    HandlerSettings,
+    NewEvent,
+    Role,
+)
+
+
+class Store(Protocol):
+    backend: str  # "sqlite" or "postgres"
+
+    async def open(self) -> None:
+        """Connect. Does not change the schema: see migrate()."""
+
+    async def close(self) -> None: ...
+
+    # -- schema -------------------------------------------------------------
+    async def migrate(self) -> list[int]:
+        """Apply the migrations not yet applied; return their versions."""
+
+    async def schema_version(self) -> int: ...
+
+    async def ensure_builtin_event_types(self, now: int) -> None: ...
+
+    # -- environments and users -------------------------------------------
+    async def env_create(self, i_env: int | None, name: str, now: int) -> Environment:
+        """Raise Conflict if the id or the name is taken."""
+
+    async def env_get(self, i_env: int) -> Environment | None: ...
+
+    async def env_list(self) -> list[Environment]: ...
+
+    async def user_create(
+        self, i_env: int, login: str, password_hash: str, role: Role, now: int
+    ) -> ApiUser:
+        """Raise Conflict if the login is taken (logins are global: Basic auth
+        carries no environment)."""
+
+    async def user_get_by_login(self, login: str) -> ApiUser | None: ...
+
+    async def user_list(self, i_env: int | None) -> list[ApiUser]: ...
+
+    async def user_count(self) -> int: ...
+
+    # -- event types ----------------------------------------------------------
+    async def event_type_create_custom(self, name: str, now: int) -> EventType:
+        """Give the next custom id (10001 first). Raise Conflict if it exists."""
+
+    async def event_type_get_by_name(self, name: str) -> EventType | None: ...
+
+    async def event_type_list(self) -> list[EventType]: ...
+
+    # -- handlers and subscriptions -------------------------------------------
+    async def handler_create(
+        self, i_env: int, name: str, settings: HandlerSettings, now: int
+    ) -> Handler:
+        """``settings`` is complete here. Raise Conflict if the name is taken."""
+
+    async def handler_update(self, handler: Handler, now: int) -> Handler:
+        """Store every field of ``handler``. Disabling holds its pending
+        deliveries; enabling makes held ones pending again."""
+
+    async def handler_get(self, i_env: int, name: str) -> Handler | None: ...
+
+    async def handler_list(self, i_env: int | None) -> list[Handler]: ...
+
+    async def subscription_add(self, i_handler: int, i_event_type: int) -> bool:
+        """Return False if it already existed."""
+
+    async def subscription_remove(self, i_handler: int, i_event_type: int) -> bool:
+        """Return False if there was none."""
+
+    async def subscription_add_all(self, i_handler: int) -> int:
+        """Subscribe to every existing type; return how many were new."""
+
+    async def subscription_list(self, i_handler: int) -> list[str]: ...
+
+    # -- events -----------------------------------------------------------------
+    async def event_insert(self, event: NewEvent, now: int) -> int:
+        """Commit durably, then return the new ``i_event``."""
+
+    async def event_get(self, i_event: int, i_env: int | None) -> Event | None: ...
+
+    async def event_list(self, event_filter: EventFilter) -> list[Event]: ...
+
+    async def event_count_by_state(self) -> dict[str, int]: ...
+
+    async def delivery_list_for_event(self, i_event: int) -> list[Delivery]:
+        """Deliveries with their full attempt log."""
+
+    async def delivery_count_by_state(self) -> dict[str, int]: ...
+
+    # -- dispatching --------------------------------------------------------------
+    async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
+        """Fan out due events into deliveries, then claim up to ``limit`` due
+        deliveries for ``node_id``, all in one transaction."""
+
+    async def next_due_at(self) -> int | None:
+        """The earliest instant at which something becomes due, if any."""
+
+    async def delivery_record_outcomes(
+        self, node_id: str, outcomes: Sequence[AttemptOutcome]
+    ) -> None: ...
+
+    async def node_heartbeat(self, node_id: str, hostname: str, pid: int, now: int) -> None: ...
+
+    async def node_list(self) -> list[tuple[str, str, int, int]]:
+        """``(node_id, hostname, pid, heartbeat_at)`` of every known node."""
+
+    async def node_mark_dead(self, node_id: str) -> None: ...
+
+    async def node_rescue_orphans(self, now: int, cutoff: int) -> int:
+        """Return in-flight deliveries of nodes not heard from since ``cutoff``
+        to pending; forget those nodes. Return how many were rescued."""
+
+    async def node_release(self, node_id: str, now: int) -> int:
+        """A node stopping gracefully hands back what it still holds."""
