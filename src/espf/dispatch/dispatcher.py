@@ -79,6 +79,8 @@ class Dispatcher:
 
     # -- running ------------------------------------------------------------------
     async def run(self) -> None:
+        # Events created by other processes (PostgreSQL) wake us too.
+        await self.store.listen_for_due(self.notify)
         await self._beat()
         await self._declare_dead_local_nodes()
         await self._rescue_orphans()

@@ -494,3 +494,23 @@ class PostgresStore:
             return count
 
         return await self._transaction(release)
+
+    # -- copying a whole database ------------------------------------------------------------
+    async def copy_row_counts(self) -> dict[str, int]:
+        return {str(r[0]): int(r[1]) for r in await self._fetchall("copy_row_counts", {})}
+
+    async def copy_read(self, table: str, after: int, limit: int) -> list[dict[str, Any]]:
+        found = await self._fetchall(f"copy_read_{table}", {"after": after, "limit": limit})
+        return [dict(row.items()) for row in found]
+
+    async def copy_write(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        query = Q[f"copy_write_{table}"]
+
+        async def write(conn: Conn) -> None:
+            await _executemany(conn, query, rows)
+
+        await self._transaction(write)
+
+    async def copy_finish(self) -> None:
+        async with self._connection() as conn:
+            await _fetch(conn, PG_ONLY["identity_sequences_reset"], {})

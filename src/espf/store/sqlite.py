@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -411,6 +411,26 @@ class SqliteStore:
             return int(count)
 
         return await self._write(release)
+
+    # -- copying a whole database ------------------------------------------------------------
+    async def copy_row_counts(self) -> dict[str, int]:
+        return {str(r[0]): int(r[1]) for r in await self._fetchall("copy_row_counts", {})}
+
+    async def copy_read(self, table: str, after: int, limit: int) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            cursor = conn.execute(Q[f"copy_read_{table}"], {"after": after, "limit": limit})
+            columns = [d[0] for d in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+        return await self._read(read)
+
+    async def copy_write(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        query = Q[f"copy_write_{table}"]
+        await self._write(lambda c: c.executemany(query, rows))
+
+    async def copy_finish(self) -> None:
+        # An INTEGER PRIMARY KEY continues from max(id) + 1 by itself.
+        return None
 
 
 def _split_statements(sql: str) -> list[str]:

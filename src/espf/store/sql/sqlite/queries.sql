@@ -227,3 +227,96 @@ WHERE state = 'in_flight' AND claimed_by = :node_id;
 
 -- name: node_delete
 DELETE FROM nodes WHERE node_id = :node_id;
+
+
+-- Copying a whole database (espf copy, see espf/copy.py): every table is read
+-- in pages ordered by its key (the first column; :after is the last key of
+-- the previous page) and written with its ids kept.
+-- Booleans from PostgreSQL are stored as 0/1, as everywhere on SQLite.
+
+-- name: copy_row_counts
+SELECT 'environments', count(*) FROM environments
+UNION ALL SELECT 'api_users', count(*) FROM api_users
+UNION ALL SELECT 'event_types', count(*) FROM event_types
+UNION ALL SELECT 'handlers', count(*) FROM handlers
+UNION ALL SELECT 'subscriptions', count(*) FROM subscriptions
+UNION ALL SELECT 'events', count(*) FROM events
+UNION ALL SELECT 'deliveries', count(*) FROM deliveries
+UNION ALL SELECT 'attempts', count(*) FROM attempts;
+
+-- name: copy_read_environments
+SELECT i_env, name, created_at
+FROM environments WHERE i_env > :after ORDER BY i_env LIMIT :limit;
+
+-- name: copy_write_environments
+INSERT INTO environments (i_env, name, created_at)
+VALUES (:i_env, :name, :created_at);
+
+-- name: copy_read_api_users
+SELECT i_user, i_env, login, password_hash, role, created_at
+FROM api_users WHERE i_user > :after ORDER BY i_user LIMIT :limit;
+
+-- name: copy_write_api_users
+INSERT INTO api_users (i_user, i_env, login, password_hash, role, created_at)
+VALUES (:i_user, :i_env, :login, :password_hash, :role, :created_at);
+
+-- name: copy_read_event_types
+SELECT i_event_type, name, builtin, created_at
+FROM event_types WHERE i_event_type > :after ORDER BY i_event_type LIMIT :limit;
+
+-- name: copy_write_event_types
+-- The target already has the built-in types (migrate adds them): keep those.
+INSERT INTO event_types (i_event_type, name, builtin, created_at)
+VALUES (:i_event_type, :name, :builtin, :created_at)
+ON CONFLICT (i_event_type) DO NOTHING;
+
+-- name: copy_read_handlers
+SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
+       auth_token, auth_header, timeout_s, created_at, updated_at
+FROM handlers WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
+
+-- name: copy_write_handlers
+INSERT INTO handlers (i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
+    auth_token, auth_header, timeout_s, created_at, updated_at)
+VALUES (:i_handler, :i_env, :name, :kind, :enabled, :url, :auth_method, :login, :password,
+        :auth_scheme, :auth_token, :auth_header, :timeout_s, :created_at, :updated_at);
+
+-- name: copy_read_subscriptions
+-- Paged by handler: a page holds every subscription of up to :limit handlers.
+SELECT i_handler, i_event_type FROM subscriptions
+WHERE i_handler IN (SELECT DISTINCT i_handler FROM subscriptions WHERE i_handler > :after
+                    ORDER BY i_handler LIMIT :limit)
+ORDER BY i_handler, i_event_type;
+
+-- name: copy_write_subscriptions
+INSERT INTO subscriptions (i_handler, i_event_type)
+VALUES (:i_handler, :i_event_type);
+
+-- name: copy_read_events
+SELECT i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at
+FROM events WHERE i_event > :after ORDER BY i_event LIMIT :limit;
+
+-- name: copy_write_events
+INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at)
+VALUES (:i_event, :i_env, :i_event_type, :variables, :start_at, :created_at, :state,
+        :dispatched_at);
+
+-- name: copy_read_deliveries
+SELECT i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
+       finished_at, last_status, last_error
+FROM deliveries WHERE i_delivery > :after ORDER BY i_delivery LIMIT :limit;
+
+-- name: copy_write_deliveries
+INSERT INTO deliveries (i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
+    finished_at, last_status, last_error)
+VALUES (:i_delivery, :i_event, :i_handler, :state, :attempts, :next_at, :claimed_by,
+        :claimed_at, :finished_at, :last_status, :last_error);
+
+-- name: copy_read_attempts
+SELECT i_attempt, i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome
+FROM attempts WHERE i_attempt > :after ORDER BY i_attempt LIMIT :limit;
+
+-- name: copy_write_attempts
+INSERT INTO attempts (i_attempt, i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome)
+VALUES (:i_attempt, :i_delivery, :attempt_no, :started_at, :duration_ms, :status_code, :error,
+        :outcome);
