@@ -37,7 +37,7 @@ from espf.domain import (
     NewEvent,
     Role,
 )
-from espf.errors import Conflict
+from espf.errors import Conflict, Unavailable
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
 from espf.store.params import (
@@ -64,9 +64,6 @@ ACQUIRE_TIMEOUT_S = 10.0
 STATEMENT_TIMEOUT_S = 60.0
 # Deadlocks between claims, outcomes and rescues are rare and harmless to retry.
 TRANSACTION_TRIES = 3
-# How often another process's id may be taken under us (custom event type or
-# environment ids are max + 1) before giving up.
-ID_TRIES = 5
 
 # Serialises `migrate` across every process starting at once; one key per
 # schema, so that installations in different schemas do not wait for each
@@ -85,6 +82,10 @@ _RECORD_VERSION = "INSERT INTO espf_migrations (version, name) VALUES ($1, $2)"
 _SCHEMA_VERSION = "SELECT max(version) FROM espf_migrations"
 
 log = logging.getLogger("espf.store")
+
+
+class _StaleConnection(Exception):
+    """A pooled connection turned out dead before anything was sent on it."""
 
 
 def server_settings_for(url: str) -> dict[str, str]:
@@ -172,30 +173,55 @@ class PostgresStore:
         assert self._pool is not None, "store is not open"
         with unavailable_when_unreachable():
             async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
-                yield conn
+                try:
+                    yield conn
+                except asyncpg.exceptions.InternalClientError as exc:
+                    # The server ended this connection while it sat idle in
+                    # the pool (pg_terminate_backend, a restart): asyncpg read
+                    # the goodbye and refuses to start anything on it, before
+                    # sending a byte. Drop it; the caller may try another.
+                    conn.terminate()
+                    raise _StaleConnection() from exc
 
-    async def _transaction(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        for attempt in range(1, TRANSACTION_TRIES + 1):
+    async def _with_connection(
+        self,
+        fn: Callable[[Conn], Awaitable[T]],
+        *,
+        transaction: bool = False,
+        isolation: str = "read_committed",
+    ) -> T:
+        """Run ``fn`` on a pooled connection (in a transaction if asked),
+        again on another one if nothing of it can have taken effect."""
+        stale_left = self.pool_size + 1
+        rollbacks_left = TRANSACTION_TRIES
+        while True:
             try:
-                async with self._connection() as conn, conn.transaction():
-                    return await fn(conn)
+                async with self._connection() as conn:
+                    if not transaction:
+                        return await fn(conn)
+                    async with conn.transaction(isolation=isolation):
+                        return await fn(conn)
+            except _StaleConnection as exc:
+                stale_left -= 1
+                if stale_left == 0:
+                    raise Unavailable("the database connections keep failing; try again") from exc
             except asyncpg.exceptions.TransactionRollbackError:
                 # Deadlock or serialization failure: nothing was committed.
-                if attempt == TRANSACTION_TRIES:
+                rollbacks_left -= 1
+                if rollbacks_left == 0:
                     raise
-        raise AssertionError("unreachable")
+
+    async def _transaction(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        return await self._with_connection(fn, transaction=True)
 
     async def _fetchall(self, name: str, params: Mapping[str, Any]) -> list[Any]:
-        async with self._connection() as conn:
-            return await _fetch(conn, Q[name], params)
+        return await self._with_connection(lambda conn: _fetch(conn, Q[name], params))
 
     async def _fetchone(self, name: str, params: Mapping[str, Any]) -> Any:
-        async with self._connection() as conn:
-            return await _fetchrow(conn, Q[name], params)
+        return await self._with_connection(lambda conn: _fetchrow(conn, Q[name], params))
 
     async def _run(self, name: str, params: Mapping[str, Any]) -> int:
-        async with self._connection() as conn:
-            return await _execute(conn, Q[name], params)
+        return await self._with_connection(lambda conn: _execute(conn, Q[name], params))
 
     # -- schema ----------------------------------------------------------------
     async def migrate(self) -> list[int]:
@@ -217,12 +243,13 @@ class PostgresStore:
         return await self._transaction(apply)
 
     async def schema_version(self) -> int:
-        async with self._connection() as conn:
+        async def read(conn: Conn) -> int:
             try:
-                version = await conn.fetchval(_SCHEMA_VERSION)
+                return int(await conn.fetchval(_SCHEMA_VERSION) or 0)
             except asyncpg.exceptions.UndefinedTableError:
                 return 0
-        return int(version or 0)
+
+        return await self._with_connection(read)
 
     async def ensure_builtin_event_types(self, now: int) -> None:
         params = [{"i_event_type": i, "name": n, "now": now} for i, n in BUILTIN_EVENT_TYPES]
@@ -235,15 +262,16 @@ class PostgresStore:
     # -- environments and users ---------------------------------------------------
     async def env_create(self, i_env: int | None, name: str, now: int) -> Environment:
         params = {"i_env": i_env, "name": name, "now": now}
-        for _ in range(ID_TRIES):
-            try:
-                row = await self._fetchone("env_insert", params)
-            except asyncpg.UniqueViolationError as exc:
-                if i_env is None and exc.constraint_name == "environments_pkey":
-                    continue  # another process took max + 1 first
-                raise Conflict(f"environment {i_env or name!r} already exists") from None
-            return rows.environment(row)
-        raise Conflict("could not find a free environment id; try again")
+
+        async def insert(conn: Conn) -> Environment:
+            if i_env is None:
+                await _execute(conn, PG_ONLY["id_allocation_lock"], {"table_name": "environments"})
+            return rows.environment(await _fetchrow(conn, Q["env_insert"], params))
+
+        try:
+            return await self._transaction(insert)
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"environment {i_env or name!r} already exists") from None
 
     async def env_get(self, i_env: int) -> Environment | None:
         row = await self._fetchone("env_get", {"i_env": i_env})
@@ -281,6 +309,7 @@ class PostgresStore:
     # -- event types ----------------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         async def insert(conn: Conn) -> EventType:
+            await _execute(conn, PG_ONLY["id_allocation_lock"], {"table_name": "event_types"})
             next_id = (
                 await _fetchrow(
                     conn, Q["event_type_next_custom_id"], {"first_custom_id": FIRST_CUSTOM_ID}
@@ -293,14 +322,10 @@ class PostgresStore:
             )
             return rows.event_type(row)
 
-        for _ in range(ID_TRIES):
-            try:
-                return await self._transaction(insert)
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name == "event_types_pkey":
-                    continue  # another process took max + 1 first
-                raise Conflict(f"event type {name!r} already exists") from None
-        raise Conflict(f"could not find a free id for event type {name!r}; try again")
+        try:
+            return await self._transaction(insert)
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"event type {name!r} already exists") from None
 
     async def event_type_get_by_name(self, name: str) -> EventType | None:
         row = await self._fetchone("event_type_get_by_name", {"name": name})
@@ -377,8 +402,8 @@ class PostgresStore:
         return int(row[0])
 
     async def _announce(self, due_at: int) -> None:
-        async with self._connection() as conn:
-            await _execute(conn, PG_ONLY["due_announce"], {"due_at": due_at})
+        params = {"due_at": due_at}
+        await self._with_connection(lambda conn: _execute(conn, PG_ONLY["due_announce"], params))
 
     async def listen_for_due(self, callback: Callable[[int], None]) -> None:
         """Call ``callback(due_at)`` whenever any process announces a new
@@ -419,8 +444,7 @@ class PostgresStore:
 
         # One snapshot for both reads (REPEATABLE READ) so that the attempt
         # log matches the deliveries it belongs to.
-        async with self._connection() as conn, conn.transaction(isolation="repeatable_read"):
-            return await read(conn)
+        return await self._with_connection(read, transaction=True, isolation="repeatable_read")
 
     async def delivery_count_by_state(self) -> dict[str, int]:
         return {r[0]: r[1] for r in await self._fetchall("delivery_count_by_state", {})}
@@ -512,5 +536,5 @@ class PostgresStore:
         await self._transaction(write)
 
     async def copy_finish(self) -> None:
-        async with self._connection() as conn:
-            await _fetch(conn, PG_ONLY["identity_sequences_reset"], {})
+        reset = PG_ONLY["identity_sequences_reset"]
+        await self._with_connection(lambda conn: _fetch(conn, reset, {}))
