@@ -62,9 +62,9 @@ class Dispatcher:
         self.policy: RetryPolicy = settings.retry_policy
         self._sender = sender or EventSender(settings.handler_connections)
         self._rng = rng or random.Random()
-        self._recorder = OutcomeRecorder(store, self.node_id)
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        self._recorder = OutcomeRecorder(store, self.node_id, on_written=self._slot_freed.set)
         self._planned_wake: float = _NEVER
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -115,7 +115,11 @@ class Dispatcher:
     async def _loop(self) -> None:
         batch_size = self.settings.dispatch_batch_size
         while not self._stopping:
-            free = self.settings.dispatch_concurrency - len(self._in_flight)
+            # A delivery stays in flight in the database until its outcome is
+            # written: counting those too keeps what this node holds, and so
+            # what a kill -9 would make others resend, within the limit.
+            held = len(self._in_flight) + self._recorder.unwritten
+            free = self.settings.dispatch_concurrency - held
             if free <= 0:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from espf.domain import AttemptOutcome
 from espf.store import Store
@@ -21,11 +22,21 @@ RETRY_WRITE_AFTER_S = 1.0
 
 
 class OutcomeRecorder:
-    def __init__(self, store: Store, node_id: str) -> None:
+    def __init__(
+        self, store: Store, node_id: str, on_written: Callable[[], None] | None = None
+    ) -> None:
         self._store = store
         self._node_id = node_id
+        self._on_written = on_written
         self._pending: list[AttemptOutcome] = []
+        self._writing = 0
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def unwritten(self) -> int:
+        """Outcomes not yet committed: their deliveries are still in flight
+        under this node in the database, and would be resent if it died."""
+        return len(self._pending) + self._writing
 
     def add(self, outcome: AttemptOutcome) -> None:
         self._pending.append(outcome)
@@ -35,12 +46,18 @@ class OutcomeRecorder:
     async def _flush_all(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            self._writing = len(batch)
             try:
                 await self._store.delivery_record_outcomes(self._node_id, batch)
             except Exception:
                 log.exception("could not record %d outcomes; will retry", len(batch))
                 self._pending[:0] = batch
+                self._writing = 0
                 await asyncio.sleep(RETRY_WRITE_AFTER_S)
+            else:
+                self._writing = 0
+                if self._on_written is not None:
+                    self._on_written()
 
     async def drain(self) -> None:
         """Wait until every outcome added so far is written."""
