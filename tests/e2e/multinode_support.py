@@ -201,7 +201,9 @@ class Producer:
         self.concurrency = concurrency
         self.acknowledged: list[int] = []
         self.refused: Counter[int] = Counter()
+        self.refusal_bodies: dict[int, bytes] = {}  # the first body of each status
         self.failed_connections = 0
+        self.connection_errors: list[str] = []
 
     async def create(self, count: int, spread_s: float = 0.0, seed: int = 7) -> None:
         """Half due at once, half spread over the next ``spread_s`` seconds
@@ -233,8 +235,10 @@ class Producer:
                     self.acknowledged.append(int(orjson.loads(payload)["i_event"]))
                 else:
                     self.refused[answer.status] += 1
-        except (TimeoutError, aiohttp.ClientError):
+                    self.refusal_bodies.setdefault(answer.status, payload)
+        except (TimeoutError, aiohttp.ClientError) as exc:
             self.failed_connections += 1
+            self.connection_errors.append(repr(exc))
 
 
 async def wait_for_deliveries(

@@ -170,9 +170,12 @@ class PostgresStore:
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> Any:
-        assert self._pool is not None, "store is not open"
+        pool = self._pool
+        assert pool is not None, "store is not open"
         with unavailable_when_unreachable():
-            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
+            conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+        try:
+            with unavailable_when_unreachable():
                 try:
                     yield conn
                 except asyncpg.exceptions.InternalClientError as exc:
@@ -182,6 +185,14 @@ class PostgresStore:
                     # sending a byte. Drop it; the caller may try another.
                     conn.terminate()
                     raise _StaleConnection() from exc
+        finally:
+            try:
+                await pool.release(conn)
+            except Exception as exc:
+                # The connection broke after our work on it was settled
+                # (committed, or failed and reported): asyncpg has dropped it
+                # and will open another. Not a reason to fail a done write.
+                log.debug("dropped a broken connection on release: %s", exc)
 
     async def _with_connection(
         self,
