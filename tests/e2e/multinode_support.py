@@ -227,6 +227,15 @@ class Producer:
 
             await asyncio.gather(*(worker() for _ in range(self.concurrency)))
 
+    async def post_one(self, start_time: str | None = None) -> None:
+        """One event through the first API, due at ``start_time`` (or now)."""
+        body: dict[str, Any] = {"event_type": EVENT_TYPE, "variables": {}}
+        if start_time is not None:
+            body["start_time"] = start_time
+        headers = {"Authorization": basic_auth(PRODUCER_LOGIN, PRODUCER_PASSWORD)}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            await self._post(session, f"{self.api_urls[0]}/espf/v1/event/create", body)
+
     async def _post(self, session: aiohttp.ClientSession, url: str, body: Any) -> None:
         try:
             async with session.post(url, data=orjson.dumps(body)) as answer:
