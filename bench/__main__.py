@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         f"work in {work_dir}"
     )
 
+    busy = procs.machine_busy_cores()
+    results.data["busy_before"] = busy
+    log(f"the machine is busy with {busy:.2f} cores of other work before the run")
     if "postgres" in cfg.backends:
         problem = db.postgres_problem()
         if problem:
@@ -131,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         crashed = traceback.format_exc()
     finally:
         procs.stop_all()
+    busy = procs.machine_busy_cores()
+    results.data["busy_after"] = busy
+    log(f"the machine is busy with {busy:.2f} cores of other work after the run")
 
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "results.json").write_text(json.dumps(results.as_json(), indent=1))

@@ -71,6 +71,13 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(fields[:8])
+    return total - fields[3] - fields[4], total
+
+
 def iso_ms(epoch_ms: int) -> str:
     """``2026-11-26T08:00:00.123+00:00``: start_time to the millisecond."""
     seconds, millis = divmod(epoch_ms, 1000)
@@ -262,12 +269,14 @@ class _Generator:
         self.measure_to = t0 + spec.warmup_s + spec.duration_s
         usage_before: resource.struct_rusage | None = None
         server_before = 0.0
+        machine_before = (0.0, 0.0)
         sent = 0
         while sent < total:
             now = _now()
             if usage_before is None and now >= self.measure_from:
                 usage_before = resource.getrusage(resource.RUSAGE_SELF)
                 server_before = _cpu_seconds(spec.watch_pids)
+                machine_before = _machine_busy()
             due = min(total, int((now - t0) * spec.rate) + 1)
             while sent < due:
                 scheduled = t0 + sent / spec.rate
@@ -283,6 +292,7 @@ class _Generator:
             self.timer_lag.append((_now() - wake) * 1000)
         usage_after = resource.getrusage(resource.RUSAGE_SELF)
         server_cpu = _cpu_seconds(spec.watch_pids) - server_before
+        machine_after = _machine_busy()
         measured_wall = _now() - self.measure_from
         deadline = _now() + spec.timeout_s + 1
         while (self.queue or self.busy) and _now() < deadline:
@@ -298,6 +308,14 @@ class _Generator:
             conn.close()
         summary = self._summary(total, cpu / max(measured_wall, 1e-9))
         summary["server_cpu"] = server_cpu / max(measured_wall, 1e-9)
+        # CPU (in cores) that neither the server nor this generator used: other
+        # work on this shared machine, which the figures cannot control.
+        busy = machine_after[0] - machine_before[0]
+        total = machine_after[1] - machine_before[1]
+        machine_cores = busy / total * (os.cpu_count() or 1) if total else 0.0
+        summary["other_cpu"] = max(
+            0.0, machine_cores - summary["server_cpu"] - summary["generator_cpu"]
+        )
         return summary
 
     def _summary(self, total: int, cpu_share: float) -> dict[str, Any]:

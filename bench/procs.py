@@ -222,3 +222,17 @@ def post_event(port: int, body: bytes, authorization: str, timeout: float = 5.0)
         return int(json.loads(data)["i_event"])
     except (ValueError, KeyError, TypeError):
         return 0
+
+
+def machine_busy_cores(seconds: float = 3.0) -> float:
+    """How many cores the machine keeps busy over ``seconds``, from /proc/stat."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        total = sum(fields[:8])
+        return total - fields[3] - fields[4], total
+
+    busy0, total0 = sample()
+    time.sleep(seconds)
+    busy1, total1 = sample()
+    return (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)

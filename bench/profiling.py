@@ -50,6 +50,10 @@ class Recording:
                 "--format",
                 "raw",
                 "--nonblocking",
+                # Only the thread holding the GIL: where this GIL-bound process
+                # spends its one core. Threads waiting for the disk (SQLite's
+                # writer in fsync) or in epoll do not hold it.
+                "--gil",
                 "--output",
                 str(out),
             ],
@@ -99,7 +103,7 @@ def summarize(path: Path, top: int = 15) -> str:
             inclusive[name] += count
     if not total:
         return "(no samples)"
-    lines = [f"{total} samples", "self time:"]
+    lines = [f"{total} samples holding the GIL", "self time:"]
     lines += [f"  {n / total:6.1%}  {name}" for name, n in own.most_common(top)]
     lines.append("inclusive time:")
     lines += [f"  {n / total:6.1%}  {name}" for name, n in inclusive.most_common(top * 2)]

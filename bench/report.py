@@ -139,6 +139,19 @@ def machine() -> list[tuple[str, str]]:
     ]
 
 
+def _busy(results: Results) -> list[list[str]]:
+    before, after = results.data.get("busy_before"), results.data.get("busy_after")
+    if before is None or after is None:
+        return []
+    return [
+        [
+            "other work on the machine",
+            f"{before:.2f} cores busy before the run, {after:.2f} after "
+            "(the ingest details show it step by step)",
+        ]
+    ]
+
+
 def terminal(results: Results) -> str:
     parts = [text_table(results.rows), "", "Ledger:"]
     parts += [
@@ -154,7 +167,7 @@ def markdown(results: Results, command: str) -> str:
         "",
         f"## Latest run ({results.mode})",
         "",
-        markdown_table(["", ""], [[k, v] for k, v in machine()]),
+        markdown_table(["", ""], [[k, v] for k, v in machine()] + _busy(results)),
         "",
         f"Command: `{command}`",
         "",
