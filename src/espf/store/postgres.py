@@ -101,6 +101,14 @@ def server_settings_for(url: str) -> dict[str, str]:
     return {k: v for k, v in defaults.items() if k not in in_url}
 
 
+async def _keep_session(conn: Conn) -> None:
+    """Replaces asyncpg's reset on release, a round trip per release (UNLISTEN
+    *, RESET ALL, CLOSE ALL, unlock all) for state our pooled connections never
+    have: no LISTEN (the listener has its own connection), no SET, only
+    transaction-scoped advisory locks. asyncpg still rolls back an open
+    transaction before calling this."""
+
+
 def _rowcount(status: str) -> int:
     """asyncpg reports ``INSERT 0 3`` / ``UPDATE 3`` / ``DELETE 3``."""
     return int(status.rsplit(" ", 1)[-1])
@@ -147,6 +155,7 @@ class PostgresStore:
                 server_settings=self._server_settings,
                 # Give idle connections back to the server after a burst.
                 max_inactive_connection_lifetime=60.0,
+                reset=_keep_session,
             )
 
     async def close(self) -> None:
