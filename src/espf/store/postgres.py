@@ -142,6 +142,8 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._announcer = DueAnnouncer(self._announce)
         self._listener: DueListener | None = None
+        # (node_id, now) of claims whose commit may or may not have happened.
+        self._lost_claims: list[tuple[str, int]] = []
 
     # -- plumbing ------------------------------------------------------------
     async def open(self) -> None:
@@ -471,7 +473,15 @@ class PostgresStore:
 
     # -- dispatching ------------------------------------------------------------------------
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
+        lost_claims = list(self._lost_claims)
+
         async def dispatch(conn: Conn) -> list[ClaimedDelivery]:
+            for lost_node_id, claimed_at in lost_claims:
+                await _execute(
+                    conn,
+                    PG_ONLY["delivery_release_lost_claim"],
+                    {"node_id": lost_node_id, "claimed_at": claimed_at, "now": now},
+                )
             due = await _fetch(conn, Q["event_take_due"], {"now": now, "limit": limit})
             if due:
                 ids = {"ids": [row[0] for row in due]}
@@ -487,7 +497,14 @@ class PostgresStore:
             )
             return [rows.claimed_delivery(tuple(row)) for row in detail]
 
-        return await self._transaction(dispatch)
+        try:
+            claimed = await self._transaction(dispatch)
+        except Unavailable:
+            # Maybe committed, maybe not: see delivery_release_lost_claim.
+            self._lost_claims.append((node_id, now))
+            raise
+        self._lost_claims = [c for c in self._lost_claims if c not in lost_claims]
+        return claimed
 
     async def next_due_at(self) -> int | None:
         row = await self._fetchone("next_due_at", {})
