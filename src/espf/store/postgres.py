@@ -8,8 +8,9 @@ so the pool (``db_pool_size`` connections) is what lets them overlap.
 
 Claiming uses ``FOR UPDATE SKIP LOCKED`` (see sql/postgres/queries.sql), so
 any number of dispatchers share the work without waiting for one another.
-Connection failures become ``Unavailable`` (pg_errors.py); asyncpg's pool
-replaces dead connections on the next acquire.
+Connection handling, retries and the mapping of connection failures to
+``Unavailable`` live in pg_pool.py; the wake-ups of other nodes in
+postgres_wakeups.py.
 """
 
 from __future__ import annotations
