@@ -219,3 +219,23 @@ def counts(db: Database) -> Counts:
             await store.close()
 
     return asyncio.run(read())
+
+
+def backend_pids(db: Database) -> list[int]:
+    """PostgreSQL server processes serving this database now (to count their CPU)."""
+    if db.pg_name is None:
+        return []
+
+    async def read() -> list[int]:
+        import asyncpg
+
+        conn = await asyncpg.connect(f"{POSTGRES_SERVER}/test")
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1", db.pg_name
+            )
+            return [int(r["pid"]) for r in rows]
+        finally:
+            await conn.close()
+
+    return asyncio.run(read())

@@ -58,6 +58,8 @@ class Spec:
     ids_path: str = ""  # int64 i_event of every accepted request
     # Server processes whose CPU use over the measured window is reported.
     watch_pids: list[int] = dataclasses.field(default_factory=list)
+    # Database server processes working for them (PostgreSQL backends).
+    db_pids: list[int] = dataclasses.field(default_factory=list)
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -269,6 +271,7 @@ class _Generator:
         self.measure_to = t0 + spec.warmup_s + spec.duration_s
         usage_before: resource.struct_rusage | None = None
         server_before = 0.0
+        db_before = 0.0
         machine_before = (0.0, 0.0)
         sent = 0
         while sent < total:
@@ -276,6 +279,7 @@ class _Generator:
             if usage_before is None and now >= self.measure_from:
                 usage_before = resource.getrusage(resource.RUSAGE_SELF)
                 server_before = _cpu_seconds(spec.watch_pids)
+                db_before = _cpu_seconds(spec.db_pids)
                 machine_before = _machine_busy()
             due = min(total, int((now - t0) * spec.rate) + 1)
             while sent < due:
@@ -292,6 +296,7 @@ class _Generator:
             self.timer_lag.append((_now() - wake) * 1000)
         usage_after = resource.getrusage(resource.RUSAGE_SELF)
         server_cpu = _cpu_seconds(spec.watch_pids) - server_before
+        db_cpu = _cpu_seconds(spec.db_pids) - db_before
         machine_after = _machine_busy()
         measured_wall = _now() - self.measure_from
         deadline = _now() + spec.timeout_s + 1
@@ -308,13 +313,15 @@ class _Generator:
             conn.close()
         summary = self._summary(total, cpu / max(measured_wall, 1e-9))
         summary["server_cpu"] = server_cpu / max(measured_wall, 1e-9)
+        summary["db_cpu"] = db_cpu / max(measured_wall, 1e-9)
         # CPU (in cores) that neither the server nor this generator used: other
         # work on this shared machine, which the figures cannot control.
         busy = machine_after[0] - machine_before[0]
         total = machine_after[1] - machine_before[1]
         machine_cores = busy / total * (os.cpu_count() or 1) if total else 0.0
         summary["other_cpu"] = max(
-            0.0, machine_cores - summary["server_cpu"] - summary["generator_cpu"]
+            0.0,
+            machine_cores - summary["server_cpu"] - summary["generator_cpu"] - summary["db_cpu"],
         )
         return summary
 

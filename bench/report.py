@@ -33,6 +33,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value / MIB:,.1f} MiB"
     if unit == "s":
         return f"{value:.2f} s"
+    if unit == "us":
+        return f"{value:,.0f} µs"
     if unit == "x":
         return f"{value:.2f}x"
     return f"{value:,.0f}{unit}"
