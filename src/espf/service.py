@@ -5,36 +5,54 @@ see what); the store owns persistence; the dispatcher owns timing and HTTP."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from espf.clock import Clock, SystemClock
+import orjson
+
+from espf.clock import Clock, SystemClock, format_ms
+from espf.coalescing import coalesce_key
 from espf.config import Settings
 from espf.domain import (
     ApiUser,
     AuthMethod,
+    BlockedKey,
     Delivery,
+    DeliveryState,
     Environment,
     Event,
     EventFilter,
     EventType,
     Handler,
     HandlerSettings,
+    Idempotency,
     NewEvent,
+    ReplayFilter,
+    RetryOverrides,
     Role,
+    TlsSettings,
+    Transition,
 )
 from espf.errors import BadRequest, Conflict, NotFound, Unauthorized
 from espf.event_request import EventRequest, parse_event_request
 from espf.names import normalize_custom_type_name, normalize_event_type_name
 from espf.passwords import CredentialCache, generate_password, hash_password, verify_password
+from espf.retry import RetryPolicy
+from espf.retry_overrides import retry_policy_for
+from espf.signing import validate_signing_secret
 from espf.store import Store
+from espf.store.params import settings_of
+from espf.timeparse import parse_start_time
 
 # RFC 7230 token: what an HTTP header name may be made of.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _AUTH_SCHEME = _HEADER_NAME
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_HANDLER_TIMEOUT_S = 3600.0
 
 
@@ -42,6 +60,7 @@ MAX_HANDLER_TIMEOUT_S = 3600.0
 class EventDetail:
     event: Event
     deliveries: list[Delivery]
+    transitions: list[Transition]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,18 +187,15 @@ class Service:
     async def handler_create(self, i_env: int, name: str, settings: HandlerSettings) -> Handler:
         name = _handler_name(name)
         await self._require_env(i_env)
-        complete = HandlerSettings(
-            url=settings.url,
+        complete = replace(
+            settings,
             auth_method=settings.auth_method or AuthMethod.BASIC,
-            login=settings.login,
-            password=settings.password,
-            auth_scheme=settings.auth_scheme,
-            auth_token=settings.auth_token,
             auth_header=settings.auth_header or "Authorization",
             timeout_s=settings.timeout_s or self.settings.handler_timeout_s,
             enabled=True if settings.enabled is None else settings.enabled,
+            ordered=bool(settings.ordered),
         )
-        _validate_handler_settings(complete)
+        validate_handler_settings(complete)
         return await self.store.handler_create(i_env, name, complete, self.clock.now_ms())
 
     async def handler_get(self, i_env: int, name: str) -> Handler:
@@ -194,32 +210,16 @@ class Service:
         current = await self.handler_get(i_env, name)
         updates: dict[str, Any] = {
             field: value
-            for field, value in (
-                ("url", changes.url),
-                ("auth_method", changes.auth_method),
-                ("login", changes.login),
-                ("password", changes.password),
-                ("auth_scheme", changes.auth_scheme),
-                ("auth_token", changes.auth_token),
-                ("auth_header", changes.auth_header),
-                ("timeout_s", changes.timeout_s),
-                ("enabled", changes.enabled),
-            )
-            if value is not None
+            for field in _HANDLER_SETTING_FIELDS
+            if (value := getattr(changes, field)) is not None
         }
+        # Retry and TLS settings change one by one, not as a whole.
+        if changes.retry is not None:
+            updates["retry"] = _merge(current.retry, changes.retry)
+        if changes.tls is not None:
+            updates["tls"] = _merge(current.tls, changes.tls)
         updated = replace(current, **updates)
-        _validate_handler_settings(
-            HandlerSettings(
-                url=updated.url,
-                auth_method=updated.auth_method,
-                login=updated.login,
-                password=updated.password,
-                auth_scheme=updated.auth_scheme,
-                auth_token=updated.auth_token,
-                auth_header=updated.auth_header,
-                timeout_s=updated.timeout_s,
-            )
-        )
+        validate_handler_settings(settings_of(updated))
         return await self.store.handler_update(updated, self.clock.now_ms())
 
     async def handler_set_enabled(self, i_env: int, name: str, enabled: bool) -> Handler:
@@ -253,21 +253,34 @@ class Service:
         return await self.store.subscription_list(handler.i_handler)
 
     # -- events -----------------------------------------------------------------------------
-    async def event_create(self, i_env: int, body: Any) -> int:
+    async def event_create(self, i_env: int, body: Any, idempotency_key: str | None = None) -> int:
         """Validate, commit durably, and return the new ``i_event``."""
         request = parse_event_request(body)
-        return await self.event_create_parsed(i_env, request)
+        return await self.event_create_parsed(i_env, request, idempotency_key)
 
-    async def event_create_parsed(self, i_env: int, request: EventRequest) -> int:
+    async def event_create_parsed(
+        self, i_env: int, request: EventRequest, idempotency_key: str | None = None
+    ) -> int:
         event_type = await self.type_get(request.event_type)
         now = self.clock.now_ms()
         start_at = now if request.start_at is None else request.start_at
+        idempotency = None
+        if idempotency_key is not None:
+            idempotency = Idempotency(
+                key=validate_idempotency_key(idempotency_key),
+                request_hash=request_fingerprint(event_type.name, request),
+                not_before=now - int(self.settings.idempotency_window_s * 1000),
+            )
         i_event = await self.store.event_insert(
             NewEvent(
                 i_env=i_env,
                 i_event_type=event_type.i_event_type,
                 variables_json=request.variables_json,
                 start_at=start_at,
+                coalesce_key=coalesce_key(
+                    event_type.name, event_type.i_event_type, request.variables_json
+                ),
+                idempotency=idempotency,
             ),
             now,
         )
@@ -280,12 +293,140 @@ class Service:
         event = await self.store.event_get(i_event, i_env)
         if event is None:
             raise NotFound(f"event {i_event} does not exist", code="unknown_event")
-        return EventDetail(event, await self.store.delivery_list_for_event(i_event))
+        return EventDetail(
+            event,
+            await self.store.delivery_list_for_event(i_event),
+            await self.store.transition_list(i_event),
+        )
+
+    # -- operator actions ---------------------------------------------------------------
+    async def event_cancel(self, i_event: int, i_env: int, reason: str = "") -> EventDetail:
+        detail = await self.event_get(i_event, i_env)
+        why = reason or "cancelled by an operator"
+        if not await self.store.event_cancel(i_event, i_env, self.clock.now_ms(), why):
+            raise Conflict(
+                f"event {i_event} is {detail.event.state.value}: nothing of it is left to cancel",
+                code="not_cancellable",
+            )
+        return await self.event_get(i_event, i_env)
+
+    async def event_reschedule(
+        self, i_event: int, i_env: int, raw_start_time: str, reason: str = ""
+    ) -> EventDetail:
+        start_at = parse_start_time(raw_start_time)
+        await self.event_get(i_event, i_env)
+        why = reason or f"rescheduled to {format_ms(start_at)} UTC by an operator"
+        now = self.clock.now_ms()
+        if not await self.store.event_reschedule(i_event, i_env, start_at, now, why):
+            raise Conflict(
+                f"event {i_event} cannot be rescheduled: a delivery of it is already "
+                "in flight or done",
+                code="not_reschedulable",
+            )
+        for listener in self.event_listeners:
+            listener(start_at)
+        return await self.event_get(i_event, i_env)
+
+    async def delivery_retry(self, i_delivery: int, i_env: int | None) -> Delivery:
+        """Send one delivery again now, with a fresh retry budget."""
+        delivery = await self.store.delivery_get(i_delivery, i_env)
+        if delivery is None:
+            raise NotFound(f"delivery {i_delivery} does not exist", code="unknown_delivery")
+        if delivery.state in _NOT_RETRYABLE:
+            why = _NOT_RETRYABLE[delivery.state]
+            raise Conflict(
+                f"delivery {i_delivery} is {delivery.state.value}: {why}", code="not_retryable"
+            )
+        now = self.clock.now_ms()
+        await self.store.deliveries_reopen([i_delivery], now, "retry requested by an operator")
+        for listener in self.event_listeners:
+            listener(now)
+        found = await self.store.delivery_get(i_delivery, i_env)
+        assert found is not None
+        return found
+
+    async def replay(self, replay: ReplayFilter, dry_run: bool) -> int:
+        """Send matching finished deliveries again; with ``dry_run`` only count them."""
+        if replay.handler is not None:
+            await self.handler_get(replay.i_env, replay.handler)
+        if replay.event_type is not None:
+            await self.type_get(replay.event_type)
+        ids = await self.store.deliveries_match(replay)
+        if dry_run or not ids:
+            return len(ids)
+        now = self.clock.now_ms()
+        count = 0
+        for start in range(0, len(ids), _REPLAY_CHUNK):
+            chunk = ids[start : start + _REPLAY_CHUNK]
+            count += await self.store.deliveries_reopen(chunk, now, "replayed by an operator")
+        for listener in self.event_listeners:
+            listener(now)
+        return count
+
+    async def handler_pause(self, i_env: int, name: str, reason: str = "") -> Handler:
+        handler = await self.handler_get(i_env, name)
+        why = reason or "paused by an operator"
+        await self.store.handler_set_paused(handler, True, why, self.clock.now_ms(), None)
+        return await self.handler_get(i_env, name)
+
+    async def handler_resume(self, i_env: int, name: str) -> Handler:
+        handler = await self.handler_get(i_env, name)
+        now = self.clock.now_ms()
+        await self.store.handler_set_paused(handler, False, "resumed by an operator", now, None)
+        for listener in self.event_listeners:
+            listener(now)
+        return await self.handler_get(i_env, name)
+
+    async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]:
+        if handler is not None:
+            await self.handler_get(i_env, handler)
+        return await self.store.blocked_keys(i_env, handler)
 
     async def event_list(self, event_filter: EventFilter) -> list[Event]:
         if not 1 <= event_filter.limit <= 1000:
             raise BadRequest("limit must be between 1 and 1000")
         return await self.store.event_list(event_filter)
+
+
+_REPLAY_CHUNK = 1000
+
+_NOT_RETRYABLE = {
+    DeliveryState.IN_FLIGHT: "its request is under way",
+    DeliveryState.HELD: "its handler is paused or disabled; resume or enable it",
+    DeliveryState.WAITING: "it waits for an earlier event of its key (ordered handler)",
+}
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def parse_variable_filter(text: str) -> tuple[str, str]:
+    """``i_account=541`` -> ("i_account", "541")."""
+    name, separator, value = text.partition("=")
+    if not separator or not _VARIABLE_NAME.match(name.strip()):
+        raise BadRequest(
+            f"variable filter {text!r} is not NAME=VALUE, e.g. i_account=541",
+            code="invalid_filter",
+        )
+    return name.strip(), value.strip()
+
+
+def validate_idempotency_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise BadRequest(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
+def request_fingerprint(event_type: str, request: EventRequest) -> str:
+    """What makes two event/create requests 'the same' for an idempotency key."""
+    canonical = orjson.dumps(
+        [event_type, orjson.loads(request.variables_json), request.start_at],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _handler_name(raw: str) -> str:
@@ -298,7 +439,28 @@ def _handler_name(raw: str) -> str:
     return name
 
 
-def _validate_handler_settings(settings: HandlerSettings) -> None:
+_HANDLER_SETTING_FIELDS = tuple(f.name for f in fields(HandlerSettings))
+
+_T = TypeVar("_T", RetryOverrides, TlsSettings)
+
+# An empty set of retry overrides given to handler_set: back to the default policy.
+RESET_RETRY = RetryOverrides()
+
+
+def _merge(current: _T, changes: _T) -> _T:
+    """``changes`` fields that are set replace those of ``current``. Retry
+    overrides go back to the default with ``RESET`` (see CLI --retry-default)."""
+    if changes == RESET_RETRY:
+        return current.__class__()
+    return replace(
+        current,
+        **{f.name: v for f in fields(changes) if (v := getattr(changes, f.name)) is not None},
+    )
+
+
+def validate_handler_settings(settings: HandlerSettings) -> None:
+    """Raise BadRequest naming the first setting that is wrong."""
+
     def bad(message: str) -> BadRequest:
         return BadRequest(message, code="invalid_handler")
 
@@ -320,11 +482,32 @@ def _validate_handler_settings(settings: HandlerSettings) -> None:
             raise bad("custom auth needs --auth-scheme, one word such as 'Token'")
         if not settings.auth_token or any(ch in "\r\n" for ch in settings.auth_token):
             raise bad("custom auth needs --auth-token, on one line")
+    if method is AuthMethod.SIGNATURE:
+        if not settings.signing_secrets:
+            raise bad("signature auth needs --signing-secret (e.g. one made by 'espf secret')")
+        for secret in settings.signing_secrets:
+            validate_signing_secret(secret)
     if settings.auth_header is not None and not _HEADER_NAME.match(settings.auth_header):
         raise bad(f"auth header name {settings.auth_header!r} is not a valid HTTP header name")
     timeout = settings.timeout_s
     if timeout is not None and not 0 < timeout <= MAX_HANDLER_TIMEOUT_S:
         raise bad(f"timeout must be more than 0 and at most {MAX_HANDLER_TIMEOUT_S:g} seconds")
+    if settings.auto_pause_after_s is not None and settings.auto_pause_after_s <= 0:
+        raise bad("auto-pause time must be more than 0 seconds")
+    if settings.order_key is not None and not _VARIABLE_NAME.match(settings.order_key):
+        raise bad(f"order key {settings.order_key!r} is not a variable name such as i_account")
+    if settings.retry is not None:
+        retry_policy_for(settings.retry, RetryPolicy())  # raises BadRequest if wrong
+    if settings.tls is not None:
+        for label, path in (
+            ("CA bundle", settings.tls.ca_file),
+            ("client certificate", settings.tls.client_cert),
+            ("client key", settings.tls.client_key),
+        ):
+            if path is not None and not os.path.isfile(path):
+                raise bad(f"TLS {label} {path!r} is not a readable file")
+        if settings.tls.client_key and not settings.tls.client_cert:
+            raise bad("a TLS client key needs its client certificate (--tls-client-cert)")
 
 
 __all__ = ["Bootstrap", "Conflict", "EventDetail", "Service"]

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from espf.api.basic_auth import basic_credentials
+from espf.api.authn import Authenticator
+from espf.api.operations import operation_endpoints
 from espf.api.request_body import parse_json, read_body
 from espf.api.responses import JSONResponse, error_response
-from espf.domain import ApiUser
 from espf.errors import EspfError, NotFound
 from espf.service import Service
 
@@ -30,15 +30,13 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def create_app(service: Service) -> Starlette:
     limit = service.settings.max_body_bytes
-
-    async def authenticated(request: Request) -> ApiUser:
-        login, password = basic_credentials(request)
-        return await service.authenticate(login, password)
+    auth = Authenticator(service)
 
     async def event_create(request: Request) -> Response:
-        user = await authenticated(request)
+        user = await auth.user(request)
         body = parse_json(await read_body(request, limit))
-        i_event = await service.event_create(user.i_env, body)
+        idempotency_key = request.headers.get("idempotency-key")
+        i_event = await service.event_create(user.i_env, body, idempotency_key)
         return JSONResponse({"i_event": i_event})
 
     async def healthz(request: Request) -> Response:
@@ -59,6 +57,10 @@ def create_app(service: Service) -> Starlette:
 
     routes = [
         Route("/espf/v1/event/create", guarded(event_create), methods=["POST"]),
+        *(
+            Route(f"/espf/v1/{path}", guarded(endpoint), methods=["POST"])
+            for path, endpoint in operation_endpoints(service, auth, limit).items()
+        ),
         Route("/healthz", guarded(healthz), methods=["GET"]),
         Route("/readyz", guarded(readyz), methods=["GET"]),
     ]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
-from espf.domain import AttemptOutcome
+from espf.domain import AttemptOutcome, HandlerHealth
 from espf.store import Store
 
 log = logging.getLogger("espf.dispatch")
@@ -21,8 +22,14 @@ RETRY_WRITE_AFTER_S = 1.0
 
 
 class OutcomeRecorder:
-    def __init__(self, store: Store, node_id: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        node_id: str,
+        on_health: Callable[[list[HandlerHealth]], Awaitable[None]],
+    ) -> None:
         self._store = store
+        self._on_health = on_health
         self._node_id = node_id
         self._pending: list[AttemptOutcome] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -36,11 +43,17 @@ class OutcomeRecorder:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self._store.delivery_record_outcomes(self._node_id, batch)
+                health = await self._store.delivery_record_outcomes(self._node_id, batch)
             except Exception:
                 log.exception("could not record %d outcomes; will retry", len(batch))
                 self._pending[:0] = batch
                 await asyncio.sleep(RETRY_WRITE_AFTER_S)
+                continue
+            if health:
+                try:
+                    await self._on_health(health)
+                except Exception:
+                    log.exception("could not check handler health")
 
     async def drain(self) -> None:
         """Wait until every outcome added so far is written."""

@@ -13,6 +13,7 @@ from typing import Protocol
 from espf.domain import (
     ApiUser,
     AttemptOutcome,
+    BlockedKey,
     ClaimedDelivery,
     Delivery,
     Environment,
@@ -20,9 +21,12 @@ from espf.domain import (
     EventFilter,
     EventType,
     Handler,
+    HandlerHealth,
     HandlerSettings,
     NewEvent,
+    ReplayFilter,
     Role,
+    Transition,
 )
 
 
@@ -97,7 +101,15 @@ class Store(Protocol):
 
     # -- events -----------------------------------------------------------------
     async def event_insert(self, event: NewEvent, now: int) -> int:
-        """Commit durably, then return the new ``i_event``."""
+        """Commit durably, then return the new ``i_event``. With an
+        idempotency key seen within its window, return the first event's id
+        instead; raise Conflict if that request's body was different."""
+
+    async def idempotency_prune(self, not_before: int) -> int:
+        """Forget idempotency keys older than ``not_before``."""
+
+    async def transition_list(self, i_event: int) -> list[Transition]:
+        """Every recorded state change of the event and its deliveries."""
 
     async def event_get(self, i_event: int, i_env: int | None) -> Event | None: ...
 
@@ -120,7 +132,10 @@ class Store(Protocol):
 
     async def delivery_record_outcomes(
         self, node_id: str, outcomes: Sequence[AttemptOutcome]
-    ) -> None: ...
+    ) -> list[HandlerHealth]:
+        """Record attempts and move deliveries on (ordering and event states
+        included). Return the health of the handlers that failed in this
+        batch, so that the dispatcher can pause one failing for too long."""
 
     async def node_heartbeat(self, node_id: str, hostname: str, pid: int, now: int) -> None: ...
 
@@ -135,3 +150,30 @@ class Store(Protocol):
 
     async def node_release(self, node_id: str, now: int) -> int:
         """A node stopping gracefully hands back what it still holds."""
+
+    # -- operator actions -----------------------------------------------------------
+    async def handler_set_paused(
+        self, handler: Handler, paused: bool, reason: str, now: int, announce: NewEvent | None
+    ) -> bool:
+        """Pause (pending deliveries are held) or resume (held ones go out),
+        and insert ``announce`` in the same transaction. Return False if the
+        handler already was in that state."""
+
+    async def delivery_get(self, i_delivery: int, i_env: int | None) -> Delivery | None: ...
+
+    async def deliveries_reopen(self, ids: Sequence[int], now: int, reason: str) -> int:
+        """Make deliveries due now with a fresh retry budget; return how many."""
+
+    async def deliveries_match(self, replay: ReplayFilter) -> list[int]: ...
+
+    async def event_cancel(self, i_event: int, i_env: int, now: int, reason: str) -> int:
+        """Cancel a scheduled event, or its deliveries not yet sent; return
+        how many things were cancelled (0: nothing could be)."""
+
+    async def event_reschedule(
+        self, i_event: int, i_env: int, start_at: int, now: int, reason: str
+    ) -> bool:
+        """Move a not yet delivered event; False if some delivery is already
+        in flight or done."""
+
+    async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]: ...

@@ -1,0 +1,128 @@
+"""The JSON shape of domain objects in API answers. Secrets never leave: a
+handler's password, token and signing secrets are shown masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from espf.clock import format_ms
+from espf.domain import Attempt, BlockedKey, Delivery, Event, Handler, Transition
+from espf.service import EventDetail
+
+MASK = "********"
+
+
+def _time(ms: int | None) -> str | None:
+    return format_ms(ms) if ms is not None else None
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "i_event": event.i_event,
+        "i_env": event.i_env,
+        "event_type": event.event_type,
+        "variables": event.variables,
+        "start_time": _time(event.start_at),
+        "created": _time(event.created_at),
+        "state": event.state.value,
+    }
+
+
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "attempt": attempt.attempt_no,
+        "started": _time(attempt.started_at),
+        "duration_ms": attempt.duration_ms,
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "outcome": attempt.outcome,
+    }
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "i_delivery": delivery.i_delivery,
+        "i_event": delivery.i_event,
+        "handler": delivery.handler_name,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "next_attempt": None if delivery.state.is_final else _time(delivery.next_at),
+        "finished": _time(delivery.finished_at),
+        "last_status_code": delivery.last_status,
+        "last_error": delivery.last_error,
+        "order_key": delivery.order_key,
+        "attempt_log": [attempt_json(a) for a in delivery.attempt_log],
+    }
+
+
+def transition_json(transition: Transition) -> dict[str, Any]:
+    return {
+        "at": _time(transition.at),
+        "i_delivery": transition.i_delivery,
+        "state": transition.state,
+        "reason": transition.reason,
+    }
+
+
+def event_detail_json(detail: EventDetail) -> dict[str, Any]:
+    return {
+        **event_json(detail.event),
+        "deliveries": [delivery_json(d) for d in detail.deliveries],
+        "history": [transition_json(t) for t in detail.transitions],
+    }
+
+
+def handler_json(handler: Handler) -> dict[str, Any]:
+    retry = handler.retry
+    tls = handler.tls
+    return {
+        "name": handler.name,
+        "i_env": handler.i_env,
+        "type": handler.kind,
+        "enabled": handler.enabled,
+        "paused": handler.paused,
+        "paused_since": _time(handler.paused_at),
+        "paused_reason": handler.paused_reason,
+        "failing_since": _time(handler.failing_since),
+        "url": handler.url,
+        "auth": handler.auth_method.value,
+        "login": handler.login,
+        "password": MASK if handler.password else None,
+        "auth_scheme": handler.auth_scheme,
+        "auth_token": MASK if handler.auth_token else None,
+        "auth_header": handler.auth_header,
+        "signing_secrets": [MASK for _ in handler.signing_secrets],
+        "timeout": handler.timeout_s,
+        "auto_pause_after": handler.auto_pause_after_s,
+        "ordered": handler.ordered,
+        "order_key": handler.order_key,
+        "retry": {
+            "schedule": retry.schedule,
+            "base": retry.base_s,
+            "factor": retry.factor,
+            "cap": retry.cap_s,
+            "max_attempts": retry.max_attempts,
+            "max_age": retry.max_age_s,
+        },
+        "tls": {
+            "verify": tls.verify is not False,
+            "ca_file": tls.ca_file,
+            "client_cert": tls.client_cert,
+            "client_key": MASK if tls.client_key else None,
+        },
+    }
+
+
+def blocked_key_json(key: BlockedKey) -> dict[str, Any]:
+    return {
+        "handler": key.handler_name,
+        "order_key": key.order_key,
+        "blocked_by": {
+            "i_delivery": key.head_i_delivery,
+            "i_event": key.head_i_event,
+            "state": key.head_state.value,
+            "attempts": key.head_attempts,
+            "last_error": key.head_last_error,
+        },
+        "waiting": key.waiting,
+    }
