@@ -7,7 +7,7 @@ test suite (tests/contract) runs against both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from espf.domain import (
@@ -126,6 +126,14 @@ class Store(Protocol):
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
         """Fan out due events into deliveries, then claim up to ``limit`` due
         deliveries for ``node_id``, all in one transaction."""
+
+    async def listen_for_due(self, callback: Callable[[int], None]) -> None:
+        """From now until close(), call ``callback(due_at)`` when another
+        process creates an event due at ``due_at``, so that a dispatcher wakes
+        at once instead of at its next poll. Returns at once; the listening
+        goes on in the background and survives reconnects. A backend without
+        cross-process notification does nothing (SQLite: the in-process
+        Service.event_listeners and the poll cover it)."""
 
     async def next_due_at(self) -> int | None:
         """The earliest instant at which something becomes due, if any."""

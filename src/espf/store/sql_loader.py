@@ -31,8 +31,10 @@ def parse_queries(text: str) -> dict[str, str]:
 
 
 @cache
-def load_queries(backend: str) -> dict[str, str]:
-    text = resources.files("espf.store").joinpath("sql", backend, "queries.sql").read_text()
+def load_queries(backend: str, filename: str = "queries.sql") -> dict[str, str]:
+    """``queries.sql``: the Store's operations, the same names on every
+    backend. Another file holds statements one backend alone needs."""
+    text = resources.files("espf.store").joinpath("sql", backend, filename).read_text()
     return parse_queries(text)
 
 

@@ -403,6 +403,11 @@ class SqliteStore:
 
         return await self._write(dispatch)
 
+    async def listen_for_due(self, callback: Callable[[int], None]) -> None:
+        # One file, so usually one process: Service.event_listeners wakes the
+        # dispatcher in-process, and the poll covers a CLI writing beside it.
+        return None
+
     async def next_due_at(self) -> int | None:
         row = await self._fetchone("next_due_at", {})
         return None if row[0] is None else int(row[0])
