@@ -6,6 +6,7 @@ server itself."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -47,16 +48,14 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 
 
 # -- running -----------------------------------------------------------------------
-def _serve(
-    ctx: click.Context, host: str | None, port: int | None, api: bool, dispatch: bool
-) -> None:
+def _serve(ctx: click.Context, api: bool, dispatch: bool, **options: Any) -> None:
     from espf.logs import configure_logging
     from espf.runner import run_service
 
     settings = settings_of_context(ctx).replace(
-        **{k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+        **{k: v for k, v in options.items() if v is not None}
     )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         run_async(run_service(settings, api=api, dispatch=dispatch))
     except EspfError as error:
@@ -64,33 +63,63 @@ def _serve(
         sys.exit(error.exit_code)
 
 
-_host = click.option("--host", help="address to listen on (default 127.0.0.1, ESPF_HOST)")
-_port = click.option("--port", type=int, help="port to listen on (default 8080, ESPF_PORT)")
+def _api_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option("--host", help="address to listen on (default 127.0.0.1, ESPF_HOST)"),
+            click.option("--port", type=int, help="port to listen on (default 8080, ESPF_PORT)"),
+            click.option("--tls-cert", help="serve HTTPS with this certificate (PEM)"),
+            click.option("--tls-key", help="... and this private key (PEM)"),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+_log_format = click.option(
+    "--log-format", type=click.Choice(["text", "json"]), help="log lines as text or JSON"
+)
 
 
 @main.command()
-@_host
-@_port
+@_api_options
+@_log_format
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, /, **options: Any) -> None:
     """Run the API and the dispatcher in one process."""
-    _serve(ctx, host, port, api=True, dispatch=True)
+    _serve(ctx, api=True, dispatch=True, **options)
 
 
 @main.command()
-@_host
-@_port
+@_api_options
+@_log_format
 @click.pass_context
-def api(ctx: click.Context, host: str | None, port: int | None) -> None:
+def api(ctx: click.Context, /, **options: Any) -> None:
     """Run the API only."""
-    _serve(ctx, host, port, api=True, dispatch=False)
+    _serve(ctx, api=True, dispatch=False, **options)
 
 
 @main.command()
+@_log_format
 @click.pass_context
-def dispatcher(ctx: click.Context) -> None:
+def dispatcher(ctx: click.Context, /, **options: Any) -> None:
     """Run the dispatcher only."""
-    _serve(ctx, None, None, api=False, dispatch=True)
+    _serve(ctx, api=False, dispatch=True, **options)
+
+
+@main.group()
+def config() -> None:
+    """The effective configuration."""
+
+
+@config.command("show")
+@click.pass_context
+def config_show(ctx: click.Context) -> None:
+    """Print every setting as the service would use it, secrets masked."""
+    from espf.config import masked
+
+    for name, value in masked(settings_of_context(ctx)).items():
+        click.echo(f"{name} = {value!r}")
 
 
 @main.command()

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from espf.errors import BadRequest
 from espf.retry import DEFAULT_MAX_AGE_S, DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
@@ -68,6 +69,13 @@ class Settings:
     # On SIGTERM, how long in-flight requests may finish before being released.
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
+    log_format: str = "text"  # or "json"
+    # HTTPS: both files (PEM) or neither.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Trust X-Forwarded-For/-Proto only from these proxy addresses
+    # (comma-separated, "*" for any); empty: trust no one.
+    forwarded_allow_ips: str = ""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -149,6 +157,14 @@ def _validated(settings: Settings) -> Settings:
             parse_schedule(settings.retry_schedule)
         except BadRequest as exc:
             raise ConfigError(f"setting retry_schedule (ESPF_RETRY_SCHEDULE): {exc}") from None
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError("setting log_format (ESPF_LOG_FORMAT) must be text or json")
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise ConfigError("settings tls_cert and tls_key go together: give both or neither")
+    for name in ("tls_cert", "tls_key"):
+        path = getattr(settings, name)
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"setting {name} (ESPF_{name.upper()}): {path} is not a file")
     if settings.log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise ConfigError("setting log_level must be one of debug, info, warning, error")
     return settings
@@ -182,3 +198,28 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         type_name = str(known[name].type).split("|")[0].strip()
         converted[name] = _convert(name, type_name, raw)
     return _validated(Settings(**converted))
+
+
+SECRET_SETTINGS = frozenset({"admin_password"})
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective settings, with every secret (passwords, the password in
+    the database URL) replaced by a mask, for `espf config show`."""
+    shown: dict[str, Any] = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if f.name in SECRET_SETTINGS and value:
+            value = "********"
+        elif f.name == "database_url":
+            value = _mask_url_password(value)
+        shown[f.name] = value
+    return shown
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":********@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

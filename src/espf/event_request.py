@@ -12,6 +12,23 @@ from espf.names import normalize_event_type_name
 from espf.timeparse import parse_start_time
 
 _FIELDS = ("event_type", "variables", "start_time")
+# Deeper nesting is no provisioning data, but it costs every reader's stack.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """The nesting depth of ``value``, counting no further than ``limit + 1``."""
+    depth, level = 0, [value]
+    while level and depth <= limit:
+        depth += 1
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+    return depth + (1 if level else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +49,13 @@ def parse_event_request(body: Any) -> EventRequest:
             '"start_time": ...}',
             code="invalid_body",
         )
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise BadRequest(
+            f"unknown field(s): {', '.join(map(str, unknown))}; "
+            "an event has event_type, variables and start_time",
+            code="unknown_field",
+        )
     raw_type = body.get("event_type")
     if raw_type is None:
         raise BadRequest("event_type is required", code="missing_field")
@@ -45,6 +69,11 @@ def parse_event_request(body: Any) -> EventRequest:
     if not isinstance(variables, dict):
         raise BadRequest(
             'variables must be a JSON object, e.g. {"i_account": 541}', code="invalid_field"
+        )
+
+    if json_depth(variables) > MAX_JSON_DEPTH:
+        raise BadRequest(
+            f"variables are nested deeper than {MAX_JSON_DEPTH} levels", code="too_deep"
         )
 
     raw_start = body.get("start_time")

@@ -8,6 +8,7 @@ cost of ingest, so no validation framework sits in front of it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -20,17 +21,21 @@ from espf.api.authn import Authenticator
 from espf.api.operations import operation_endpoints
 from espf.api.request_body import parse_json, read_body
 from espf.api.responses import JSONResponse, error_response
-from espf.errors import EspfError, NotFound
+from espf.errors import EspfError, NotFound, Unavailable
+from espf.metrics import Metrics
 from espf.service import Service
+from espf.store.sql_loader import load_migrations
 
 log = logging.getLogger("espf.api")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(service: Service) -> Starlette:
+def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
     limit = service.settings.max_body_bytes
     auth = Authenticator(service)
+    metrics = metrics or Metrics()
+    latest_schema = len(load_migrations(service.store.backend))
 
     async def event_create(request: Request) -> Response:
         user = await auth.user(request)
@@ -44,40 +49,64 @@ def create_app(service: Service) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         version = await service.store.schema_version()
+        if version != latest_schema:
+            raise Unavailable(
+                f"the database schema is at version {version}, this release needs "
+                f"{latest_schema}: run 'espf migrate'",
+                code="schema_not_current",
+            )
         return JSONResponse({"status": "ready", "schema_version": version})
 
-    def guarded(endpoint: Endpoint) -> Endpoint:
+    async def metrics_page(request: Request) -> Response:
+        await metrics.refresh_queue_gauges(service.store, service.clock.now_ms())
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    def guarded(route: str, endpoint: Endpoint) -> Endpoint:
+        """Errors a client can cause become JSON answers; every answer is counted."""
+        latency = metrics.api_latency.labels(route)
+
         async def run(request: Request) -> Response:
+            started = time.perf_counter()
             try:
-                return await endpoint(request)
+                response = await endpoint(request)
             except EspfError as error:
-                return error_response(error)
+                response = error_response(error)
+            latency.observe(time.perf_counter() - started)
+            metrics.api_requests.labels(route, str(response.status_code)).inc()
+            return response
 
         return run
 
     routes = [
-        Route("/espf/v1/event/create", guarded(event_create), methods=["POST"]),
+        Route("/espf/v1/event/create", guarded("event/create", event_create), methods=["POST"]),
         *(
-            Route(f"/espf/v1/{path}", guarded(endpoint), methods=["POST"])
+            Route(f"/espf/v1/{path}", guarded(path, endpoint), methods=["POST"])
             for path, endpoint in operation_endpoints(service, auth, limit).items()
         ),
-        Route("/healthz", guarded(healthz), methods=["GET"]),
-        Route("/readyz", guarded(readyz), methods=["GET"]),
+        Route("/healthz", guarded("healthz", healthz), methods=["GET"]),
+        Route("/readyz", guarded("readyz", readyz), methods=["GET"]),
+        Route("/metrics", guarded("metrics", metrics_page), methods=["GET"]),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return error_response(NotFound(f"no such resource: {request.url.path}"))
-        error = EspfError(exc.detail, code="method_not_allowed" if exc.status_code == 405 else None)
-        error.http_status = exc.status_code
-        return error_response(error, headers=dict(exc.headers or {}))
+            response = error_response(NotFound(f"no such resource: {request.url.path}"))
+        else:
+            code = "method_not_allowed" if exc.status_code == 405 else None
+            error = EspfError(exc.detail, code=code)
+            error.http_status = exc.status_code
+            response = error_response(error, headers=dict(exc.headers or {}))
+        metrics.api_requests.labels("unmatched", str(response.status_code)).inc()
+        return response
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(EspfError("internal error; see the service log"))
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    app.state.metrics = metrics
+    return app

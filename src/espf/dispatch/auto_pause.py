@@ -13,6 +13,7 @@ import orjson
 
 from espf.clock import format_ms
 from espf.domain import HandlerHealth, NewEvent
+from espf.metrics import Metrics
 from espf.standard_types import HANDLER_PAUSED_TYPE_ID
 from espf.store import Store
 
@@ -20,10 +21,10 @@ log = logging.getLogger("espf.dispatch")
 
 
 class AutoPauser:
-    def __init__(self, store: Store, default_after_s: float) -> None:
+    def __init__(self, store: Store, default_after_s: float, metrics: Metrics) -> None:
         self._store = store
         self._default_after_s = default_after_s
-        self.paused_count = 0  # exported as a metric
+        self._metrics = metrics
 
     async def check(self, health: list[HandlerHealth], now: int) -> None:
         for handler in health:
@@ -55,7 +56,7 @@ class AutoPauser:
             start_at=now,
         )
         if await self._store.handler_set_paused(handler, True, reason, now, announce):
-            self.paused_count += 1
+            self._metrics.handlers_auto_paused.inc()
             log.warning(
                 "handler %s (environment %d) paused: failing since %s UTC, longer than %g s; "
                 "its deliveries are held until 'espf handler resume %d %s'",

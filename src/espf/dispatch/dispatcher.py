@@ -25,7 +25,8 @@ from espf.dispatch.auto_pause import AutoPauser
 from espf.dispatch.outcome import decide_outcome
 from espf.dispatch.outcomes import OutcomeRecorder
 from espf.dispatch.sender import EventSender
-from espf.domain import ClaimedDelivery, HandlerHealth, RetryOverrides
+from espf.domain import ClaimedDelivery, DeliveryState, HandlerHealth, RetryOverrides
+from espf.metrics import Metrics
 from espf.retry import RetryPolicy
 from espf.retry_overrides import retry_policy_for
 from espf.store import Store
@@ -57,6 +58,7 @@ class Dispatcher:
         clock: Clock | None = None,
         sender: EventSender | None = None,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -67,7 +69,8 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._recorder = OutcomeRecorder(store, self.node_id, self._check_health)
         self._policies: dict[RetryOverrides, RetryPolicy] = {}
-        self._pauser = AutoPauser(store, settings.auto_pause_after_s)
+        self.metrics = metrics or Metrics()
+        self._pauser = AutoPauser(store, settings.auto_pause_after_s, self.metrics)
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._planned_wake: float = _NEVER
@@ -191,14 +194,27 @@ class Dispatcher:
             rng=self._rng,
         )
         self._recorder.add(outcome)
+        handler = delivery.handler.name
+        self.metrics.attempt_latency.labels(handler).observe(duration_ms / 1000)
+        verdict = "retry" if outcome.new_state is DeliveryState.PENDING else outcome.new_state.value
+        self.metrics.deliveries.labels(handler, verdict).inc()
         log.info(
             "delivery i_event=%d handler=%s attempt=%d status=%s outcome=%s%s",
             delivery.i_event,
-            delivery.handler.name,
+            handler,
             outcome.attempt_no,
             result.status_code if result.status_code is not None else "-",
-            outcome.new_state.value,
+            verdict,
             f" error={result.error!r}" if result.error else "",
+            extra={
+                "i_event": delivery.i_event,
+                "i_delivery": delivery.i_delivery,
+                "handler": handler,
+                "attempt": outcome.attempt_no,
+                "status": result.status_code,
+                "outcome": verdict,
+                "duration_ms": duration_ms,
+            },
         )
         if outcome.next_at is not None:
             self.notify(outcome.next_at)

@@ -122,6 +122,10 @@ class Store(Protocol):
 
     async def delivery_count_by_state(self) -> dict[str, int]: ...
 
+    async def due_backlog(self, now: int) -> tuple[int, int | None]:
+        """How many events and deliveries are due but not sent, and since
+        when the oldest of them has been due (None if nothing is)."""
+
     # -- dispatching --------------------------------------------------------------
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
         """Fan out due events into deliveries, then claim up to ``limit`` due

@@ -384,6 +384,10 @@ class SqliteStore:
     async def delivery_count_by_state(self) -> dict[str, int]:
         return dict(await self._fetchall("delivery_count_by_state", {}))
 
+    async def due_backlog(self, now: int) -> tuple[int, int | None]:
+        count, oldest = await self._fetchone("due_backlog", {"now": now})
+        return int(count), (oldest if oldest is not None and oldest <= now else None)
+
     # -- dispatching ------------------------------------------------------------------------
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
         def dispatch(conn: sqlite3.Connection) -> list[ClaimedDelivery]:

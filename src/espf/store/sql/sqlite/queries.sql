@@ -394,6 +394,16 @@ SELECT a.i_attempt, a.i_delivery, a.attempt_no, a.started_at, a.duration_ms, a.s
 FROM attempts a JOIN deliveries d ON d.i_delivery = a.i_delivery
 WHERE d.i_event = :i_event ORDER BY a.i_attempt;
 
+-- What is due but not sent yet: scheduled events past their start time and
+-- pending deliveries past their next attempt.
+-- name: due_backlog
+SELECT (SELECT count(*) FROM events WHERE state = 'scheduled' AND start_at <= :now)
+     + (SELECT count(*) FROM deliveries WHERE state = 'pending' AND next_at <= :now),
+       (SELECT min(due) FROM (
+            SELECT min(start_at) AS due FROM events WHERE state = 'scheduled'
+            UNION ALL
+            SELECT min(next_at) FROM deliveries WHERE state = 'pending'));
+
 -- name: delivery_count_by_state
 SELECT state, count(*) FROM deliveries GROUP BY state;
 
