@@ -10,6 +10,7 @@ import orjson
 from espf.domain import (
     AttemptOutcome,
     DeliveryState,
+    EventFilter,
     Handler,
     HandlerSettings,
     Idempotency,
@@ -191,6 +192,21 @@ def idempotent_repeat(idem: Idempotency, stored_hash: str, i_event: int) -> int:
             code="idempotency_key_reused",
         )
     return i_event
+
+
+def event_filter_params(event_filter: EventFilter) -> dict[str, Any]:
+    name, value = event_filter.variable or (None, None)
+    return {
+        "i_env": event_filter.i_env,
+        "event_type": event_filter.event_type,
+        "state": event_filter.state.value if event_filter.state else None,
+        "before": event_filter.before_i_event,
+        "limit": event_filter.limit,
+        "var_name": name,
+        "var_value": value,
+        "created_from": event_filter.created_from,
+        "created_to": event_filter.created_to,
+    }
 
 
 def replay_params(replay: ReplayFilter) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from espf.store.params import (
     SUPERSEDED_REASON,
     WAITING_REASON,
     created_transition,
+    event_filter_params,
     handler_params,
     idempotent_repeat,
     interrupted_attempts,
@@ -360,13 +361,7 @@ class SqliteStore:
         return rows.event(row) if row else None
 
     async def event_list(self, event_filter: EventFilter) -> list[Event]:
-        params = {
-            "i_env": event_filter.i_env,
-            "event_type": event_filter.event_type,
-            "state": event_filter.state.value if event_filter.state else None,
-            "before": event_filter.before_i_event,
-            "limit": event_filter.limit,
-        }
+        params = event_filter_params(event_filter)
         return [rows.event(r) for r in await self._fetchall("event_list", params)]
 
     async def event_count_by_state(self) -> dict[str, int]:

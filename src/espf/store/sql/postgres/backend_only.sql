@@ -32,3 +32,14 @@ UNION ALL
 SELECT setval(pg_get_serial_sequence('attempts', 'i_attempt'), coalesce(max(i_attempt), 0) + 1,
               false)
 FROM attempts;
+
+-- Requests with the same Idempotency-Key wait for each other here, until commit.
+-- name: idempotency_key_lock
+SELECT pg_advisory_xact_lock(hashtext('espf.idempotency.' || (:i_env::bigint)::text || '.' || :key));
+
+-- Fan-out, promotion and cancellation of one ordering key (handler and key)
+-- take turns, until commit: otherwise a new delivery could queue behind a
+-- head that another transaction is finishing, and neither would see the
+-- other's uncommitted rows.
+-- name: ordering_key_lock
+SELECT pg_advisory_xact_lock(hashtext('espf.order.' || (:i_handler::bigint)::text || '.' || :order_key));
