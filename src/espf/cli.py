@@ -130,7 +130,7 @@ def migrate(ctx: click.Context) -> None:
     settings = settings_of_context(ctx)
 
     async def run() -> tuple[list[int], int]:
-        store = create_store(settings.database_url)
+        store = create_store(settings.database_url, pool_size=settings.db_pool_size)
         await store.open()
         try:
             service = Service(store, settings)
@@ -146,6 +146,73 @@ def migrate(ctx: click.Context) -> None:
         )
     else:
         click.echo(f"Schema is up to date at version {version}")
+
+
+@main.command("copy")
+@click.option(
+    "--from", "source_url", required=True, help="the database to copy, e.g. sqlite:///espf.db"
+)
+@click.option(
+    "--to", "target_url", required=True, help="an empty database, e.g. postgresql://host/espf"
+)
+@click.pass_context
+def copy_command(ctx: click.Context, source_url: str, target_url: str) -> None:
+    """Copy every environment, user, type, handler, subscription, event,
+    delivery and attempt, ids kept, into an empty database. Stop the service
+    on the source first; then start it on the target."""
+    from espf.clock import SystemClock
+    from espf.copy import copy_database
+
+    settings = settings_of_context(ctx)
+    show = _CopyProgress(sys.stdout.isatty())
+
+    async def run() -> Any:
+        source = create_store(source_url, pool_size=2)
+        target = create_store(target_url, pool_size=2)
+        await source.open()
+        try:
+            await target.open()
+            try:
+                return await copy_database(
+                    source,
+                    target,
+                    now_ms=SystemClock().now_ms(),
+                    node_ttl_ms=int(settings.node_ttl_s * 1000),
+                    progress=show,
+                )
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+
+    try:
+        report = run_async(run())
+    except EspfError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(error.exit_code)
+    total = sum(report.rows_per_table.values())
+    click.echo(f"Copied {total} rows from {source_url} to {target_url}")
+    if report.live_source_nodes:
+        click.echo(
+            f"warning: {report.live_source_nodes} dispatcher(s) were running on the source "
+            "during the copy; what they did meanwhile is not in the target",
+            err=True,
+        )
+
+
+class _CopyProgress:
+    """A line per table with its row count; on a terminal the line counts up."""
+
+    def __init__(self, interactive: bool) -> None:
+        self._interactive = interactive
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        line = f"{table:<14} {done:>10,} / {total:,} rows"
+        finished = done >= total
+        if self._interactive:
+            click.echo(f"\r{line}", nl=finished)
+        elif finished:
+            click.echo(line)
 
 
 # -- environments and users -------------------------------------------------------

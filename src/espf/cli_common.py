@@ -37,7 +37,7 @@ def with_service(ctx: click.Context, action: Callable[[Service], Awaitable[T]]) 
     settings = settings_of_context(ctx)
 
     async def run() -> T:
-        store = create_store(settings.database_url)
+        store = create_store(settings.database_url, pool_size=settings.db_pool_size)
         await store.open()
         try:
             service = Service(store, settings)

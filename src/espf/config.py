@@ -31,6 +31,9 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL: the most connections this process opens (a dispatcher opens
+    # one more, to LISTEN). Sum over all processes below max_connections.
+    db_pool_size: int = 10
     host: str = "127.0.0.1"
     port: int = 8080
     # The largest event/create body accepted; larger ones get 413.
@@ -93,6 +96,7 @@ class Settings:
 
 
 _POSITIVE = {
+    "db_pool_size",
     "max_body_bytes",
     "credential_cache_ttl_s",
     "retry_base_s",

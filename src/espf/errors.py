@@ -66,7 +66,7 @@ class TooManyRequests(EspfError):
     code = "too_many_requests"
     exit_code = 3
 
-    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+    def __init__(self, message: str, *, retry_after_s: int = 1, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after_s = retry_after_s
 

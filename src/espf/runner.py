@@ -45,7 +45,7 @@ def announce_bootstrap(boot: Bootstrap | None) -> None:
 
 
 async def run_service(settings: Settings, *, api: bool = True, dispatch: bool = True) -> None:
-    store = create_store(settings.database_url)
+    store = create_store(settings.database_url, pool_size=settings.db_pool_size)
     await store.open()
     try:
         service = Service(store, settings)

@@ -5,6 +5,7 @@ see what); the store owns persistence; the dispatcher owns timing and HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -94,14 +95,20 @@ class Service:
         if await self.store.user_count() > 0:
             return None
         now = self.clock.now_ms()
+        # Several processes may start on one empty database at once: the one
+        # whose insert loses with Conflict leaves it to the other.
         if await self.store.env_get(1) is None:
-            await self.store.env_create(1, "default", now)
+            with contextlib.suppress(Conflict):
+                await self.store.env_create(1, "default", now)
         login = self.settings.admin_login or "admin"
         password = self.settings.admin_password
         generated = None
         if not password:
             password = generated = generate_password()
-        await self.store.user_create(1, login, hash_password(password), Role.ADMIN, now)
+        try:
+            await self.store.user_create(1, login, hash_password(password), Role.ADMIN, now)
+        except Conflict:
+            return None
         return Bootstrap(admin_login=login, generated_password=generated)
 
     # -- environments and users -----------------------------------------------------------

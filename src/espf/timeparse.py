@@ -43,7 +43,12 @@ def parse_start_time(text: str) -> int:
         ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    if not 1970 <= dt.astimezone(UTC).year <= 9998:
+    try:
+        year = dt.astimezone(UTC).year
+    except OverflowError:
+        # 9999-12-31T23:59:59-01:00 and the like fall off the calendar.
+        year = 0
+    if not 1970 <= year <= 9998:
         raise BadRequest(
             f"start_time {text!r} is out of range (1970 to 9998)", code="invalid_start_time"
         )

@@ -143,7 +143,7 @@ class EspfProcess:
         text = self.log_path.read_text(errors="replace").splitlines()
         return "--- espf log ---\n" + "\n".join(text[-lines:])
 
-    # -- the CLI -------------------------------------------------------------------------
+    # -- the CLI -----------------------------------------------------------------------
     def cli(self, *args: str, program: str = "espf") -> str:
         """Run ``espf``/``evctl`` on this installation's database; return stdout."""
         done = subprocess.run(
@@ -181,7 +181,7 @@ class EspfProcess:
         except AssertionError as error:
             raise AssertionError(f"{error}; last output:\n{shown}") from None
 
-    # -- the API -------------------------------------------------------------------------------
+    # -- the API -----------------------------------------------------------------------
     def post_event(
         self, body: Any, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD
     ) -> tuple[int, Any]:

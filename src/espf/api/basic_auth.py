@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 
 from starlette.requests import Request
 
@@ -24,7 +23,9 @@ def basic_credentials(request: Request) -> tuple[str, str]:
         )
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    # ValueError: binascii.Error, UnicodeDecodeError, and the plain ValueError
+    # base64 raises for header bytes outside ASCII.
+    except ValueError:
         raise Unauthorized(
             "the Basic credentials are not valid base64 of 'login:password'",
             code="malformed_credentials",

@@ -67,12 +67,14 @@ class Dispatcher:
         self.policy: RetryPolicy = settings.retry_policy
         self._sender = sender or EventSender(settings.handler_connections)
         self._rng = rng or random.Random()
-        self._recorder = OutcomeRecorder(store, self.node_id, self._check_health)
         self._policies: dict[RetryOverrides, RetryPolicy] = {}
         self.metrics = metrics or Metrics()
         self._pauser = AutoPauser(store, settings.auto_pause_after_s, self.metrics)
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        self._recorder = OutcomeRecorder(
+            store, self.node_id, self._check_health, on_written=self._slot_freed.set
+        )
         self._planned_wake: float = _NEVER
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -87,6 +89,8 @@ class Dispatcher:
 
     # -- running ------------------------------------------------------------------
     async def run(self) -> None:
+        # Events created by other processes (PostgreSQL) wake us too.
+        await self.store.listen_for_due(self.notify)
         await self._beat()
         await self._declare_dead_local_nodes()
         await self._rescue_orphans()
@@ -121,7 +125,11 @@ class Dispatcher:
     async def _loop(self) -> None:
         batch_size = self.settings.dispatch_batch_size
         while not self._stopping:
-            free = self.settings.dispatch_concurrency - len(self._in_flight)
+            # A delivery stays in flight in the database until its outcome is
+            # written: counting those too keeps what this node holds, and so
+            # what a kill -9 would make others resend, within the limit.
+            held = len(self._in_flight) + self._recorder.unwritten
+            free = self.settings.dispatch_concurrency - held
             if free <= 0:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()

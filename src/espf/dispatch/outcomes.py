@@ -27,12 +27,21 @@ class OutcomeRecorder:
         store: Store,
         node_id: str,
         on_health: Callable[[list[HandlerHealth]], Awaitable[None]],
+        on_written: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._on_health = on_health
         self._node_id = node_id
+        self._on_written = on_written
         self._pending: list[AttemptOutcome] = []
+        self._writing = 0
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def unwritten(self) -> int:
+        """Outcomes not yet committed: their deliveries are still in flight
+        under this node in the database, and would be resent if it died."""
+        return len(self._pending) + self._writing
 
     def add(self, outcome: AttemptOutcome) -> None:
         self._pending.append(outcome)
@@ -42,13 +51,18 @@ class OutcomeRecorder:
     async def _flush_all(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            self._writing = len(batch)
             try:
                 health = await self._store.delivery_record_outcomes(self._node_id, batch)
             except Exception:
                 log.exception("could not record %d outcomes; will retry", len(batch))
                 self._pending[:0] = batch
+                self._writing = 0
                 await asyncio.sleep(RETRY_WRITE_AFTER_S)
                 continue
+            self._writing = 0
+            if self._on_written is not None:
+                self._on_written()
             if health:
                 try:
                     await self._on_health(health)

@@ -7,8 +7,8 @@ test suite (tests/contract) runs against both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from espf.domain import (
     ApiUser,
@@ -189,3 +189,17 @@ class Store(Protocol):
         in flight or done."""
 
     async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]: ...
+
+    # -- copying a whole database (espf copy, see espf/copy.py) -------------------
+    async def copy_row_counts(self) -> dict[str, int]:
+        """Rows per copied table (see espf.copy.COPIED_TABLES)."""
+
+    async def copy_read(self, table: str, after: int, limit: int) -> list[dict[str, Any]]:
+        """Rows of ``table`` whose key (first column) is above ``after``, in
+        key order, as column -> value; about ``limit`` of them."""
+
+    async def copy_write(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows read by copy_read, ids kept, in one transaction."""
+
+    async def copy_finish(self) -> None:
+        """After the last copy_write: make new ids continue past the copied ones."""

@@ -80,9 +80,9 @@ def handler_params(settings: HandlerSettings) -> dict[str, Any]:
 
 def outcome_params(
     node_id: str, outcomes: Sequence[AttemptOutcome]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Parameters for the delivery updates, the attempt log and the transition log."""
-    updates, attempts, transitions = [], [], []
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parameters for the delivery updates and the attempt log."""
+    updates, attempts = [], []
     for o in outcomes:
         final = o.new_state is not DeliveryState.PENDING
         updates.append(
@@ -108,16 +108,15 @@ def outcome_params(
                 "outcome": _attempt_outcome(o),
             }
         )
-        transitions.append(
-            {
-                "i_event": o.i_event,
-                "i_delivery": o.i_delivery,
-                "state": o.new_state.value,
-                "at": o.started_at + o.duration_ms,
-                "reason": o.reason,
-            }
-        )
-    return updates, attempts, transitions
+    return updates, attempts
+
+
+def outcome_reasons(outcomes: Sequence[AttemptOutcome]) -> dict[int, tuple[str, int]]:
+    """For the transition log: why each delivery changed state, and when."""
+    return {
+        o.i_delivery: (o.reason or _attempt_outcome(o), o.started_at + o.duration_ms)
+        for o in outcomes
+    }
 
 
 def _attempt_outcome(o: AttemptOutcome) -> str:

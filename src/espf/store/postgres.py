@@ -41,7 +41,7 @@ from espf.domain import (
     Role,
     Transition,
 )
-from espf.errors import Conflict
+from espf.errors import Conflict, Unavailable
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
 from espf.store.params import (
@@ -56,6 +56,7 @@ from espf.store.params import (
     interrupted_transitions,
     new_event_params,
     outcome_params,
+    outcome_reasons,
     replay_params,
     settings_of,
     split_by_health,
@@ -79,9 +80,6 @@ ACQUIRE_TIMEOUT_S = 10.0
 STATEMENT_TIMEOUT_S = 60.0
 # Deadlocks between claims, outcomes and rescues are rare and harmless to retry.
 TRANSACTION_TRIES = 3
-# How often another process's id may be taken under us (custom event type or
-# environment ids are max + 1) before giving up.
-ID_TRIES = 5
 
 # Serialises `migrate` across every process starting at once; one key per
 # schema, so that installations in different schemas do not wait for each
@@ -102,6 +100,10 @@ _SCHEMA_VERSION = "SELECT max(version) FROM espf_migrations"
 log = logging.getLogger("espf.store")
 
 
+class _StaleConnection(Exception):
+    """A pooled connection turned out dead before anything was sent on it."""
+
+
 def server_settings_for(url: str) -> dict[str, str]:
     """Settings every connection of ours carries, unless the URL sets them.
 
@@ -113,6 +115,14 @@ def server_settings_for(url: str) -> dict[str, str]:
     in_url = dict(parse_qsl(urlsplit(url).query))
     defaults = {"application_name": "espf", "plan_cache_mode": "force_custom_plan"}
     return {k: v for k, v in defaults.items() if k not in in_url}
+
+
+async def _keep_session(conn: Conn) -> None:
+    """Replaces asyncpg's reset on release, a round trip per release (UNLISTEN
+    *, RESET ALL, CLOSE ALL, unlock all) for state our pooled connections never
+    have: no LISTEN (the listener has its own connection), no SET, only
+    transaction-scoped advisory locks. asyncpg still rolls back an open
+    transaction before calling this."""
 
 
 def _rowcount(status: str) -> int:
@@ -161,6 +171,7 @@ class PostgresStore:
                 server_settings=self._server_settings,
                 # Give idle connections back to the server after a burst.
                 max_inactive_connection_lifetime=60.0,
+                reset=_keep_session,
             )
 
     async def close(self) -> None:
@@ -184,33 +195,69 @@ class PostgresStore:
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> Any:
-        assert self._pool is not None, "store is not open"
+        pool = self._pool
+        assert pool is not None, "store is not open"
         with unavailable_when_unreachable():
-            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
-                yield conn
-
-    async def _transaction(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        for attempt in range(1, TRANSACTION_TRIES + 1):
+            conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+        try:
+            with unavailable_when_unreachable():
+                try:
+                    yield conn
+                except asyncpg.exceptions.InternalClientError as exc:
+                    # The server ended this connection while it sat idle in
+                    # the pool (pg_terminate_backend, a restart): asyncpg read
+                    # the goodbye and refuses to start anything on it, before
+                    # sending a byte. Drop it; the caller may try another.
+                    conn.terminate()
+                    raise _StaleConnection() from exc
+        finally:
             try:
-                async with self._connection() as conn, conn.transaction():
-                    return await fn(conn)
+                await pool.release(conn)
+            except Exception as exc:
+                # The connection broke after our work on it was settled
+                # (committed, or failed and reported): asyncpg has dropped it
+                # and will open another. Not a reason to fail a done write.
+                log.debug("dropped a broken connection on release: %s", exc)
+
+    async def _with_connection(
+        self,
+        fn: Callable[[Conn], Awaitable[T]],
+        *,
+        transaction: bool = False,
+        isolation: str = "read_committed",
+    ) -> T:
+        """Run ``fn`` on a pooled connection (in a transaction if asked),
+        again on another one if nothing of it can have taken effect."""
+        stale_left = self.pool_size + 1
+        rollbacks_left = TRANSACTION_TRIES
+        while True:
+            try:
+                async with self._connection() as conn:
+                    if not transaction:
+                        return await fn(conn)
+                    async with conn.transaction(isolation=isolation):
+                        return await fn(conn)
+            except _StaleConnection as exc:
+                stale_left -= 1
+                if stale_left == 0:
+                    raise Unavailable("the database connections keep failing; try again") from exc
             except asyncpg.exceptions.TransactionRollbackError:
                 # Deadlock or serialization failure: nothing was committed.
-                if attempt == TRANSACTION_TRIES:
+                rollbacks_left -= 1
+                if rollbacks_left == 0:
                     raise
-        raise AssertionError("unreachable")
+
+    async def _transaction(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        return await self._with_connection(fn, transaction=True)
 
     async def _fetchall(self, name: str, params: Mapping[str, Any]) -> list[Any]:
-        async with self._connection() as conn:
-            return await _fetch(conn, Q[name], params)
+        return await self._with_connection(lambda conn: _fetch(conn, Q[name], params))
 
     async def _fetchone(self, name: str, params: Mapping[str, Any]) -> Any:
-        async with self._connection() as conn:
-            return await _fetchrow(conn, Q[name], params)
+        return await self._with_connection(lambda conn: _fetchrow(conn, Q[name], params))
 
     async def _run(self, name: str, params: Mapping[str, Any]) -> int:
-        async with self._connection() as conn:
-            return await _execute(conn, Q[name], params)
+        return await self._with_connection(lambda conn: _execute(conn, Q[name], params))
 
     # -- schema ----------------------------------------------------------------
     async def migrate(self) -> list[int]:
@@ -232,12 +279,13 @@ class PostgresStore:
         return await self._transaction(apply)
 
     async def schema_version(self) -> int:
-        async with self._connection() as conn:
+        async def read(conn: Conn) -> int:
             try:
-                version = await conn.fetchval(_SCHEMA_VERSION)
+                return int(await conn.fetchval(_SCHEMA_VERSION) or 0)
             except asyncpg.exceptions.UndefinedTableError:
                 return 0
-        return int(version or 0)
+
+        return await self._with_connection(read)
 
     async def ensure_builtin_event_types(self, now: int) -> None:
         params = [{"i_event_type": i, "name": n, "now": now} for i, n in BUILTIN_EVENT_TYPES]
@@ -250,15 +298,16 @@ class PostgresStore:
     # -- environments and users ---------------------------------------------------
     async def env_create(self, i_env: int | None, name: str, now: int) -> Environment:
         params = {"i_env": i_env, "name": name, "now": now}
-        for _ in range(ID_TRIES):
-            try:
-                row = await self._fetchone("env_insert", params)
-            except asyncpg.UniqueViolationError as exc:
-                if i_env is None and exc.constraint_name == "environments_pkey":
-                    continue  # another process took max + 1 first
-                raise Conflict(f"environment {i_env or name!r} already exists") from None
-            return rows.environment(row)
-        raise Conflict("could not find a free environment id; try again")
+
+        async def insert(conn: Conn) -> Environment:
+            if i_env is None:
+                await _execute(conn, PG_ONLY["id_allocation_lock"], {"table_name": "environments"})
+            return rows.environment(await _fetchrow(conn, Q["env_insert"], params))
+
+        try:
+            return await self._transaction(insert)
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"environment {i_env or name!r} already exists") from None
 
     async def env_get(self, i_env: int) -> Environment | None:
         row = await self._fetchone("env_get", {"i_env": i_env})
@@ -296,6 +345,7 @@ class PostgresStore:
     # -- event types ----------------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         async def insert(conn: Conn) -> EventType:
+            await _execute(conn, PG_ONLY["id_allocation_lock"], {"table_name": "event_types"})
             next_id = (
                 await _fetchrow(
                     conn, Q["event_type_next_custom_id"], {"first_custom_id": FIRST_CUSTOM_ID}
@@ -308,14 +358,10 @@ class PostgresStore:
             )
             return rows.event_type(row)
 
-        for _ in range(ID_TRIES):
-            try:
-                return await self._transaction(insert)
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name == "event_types_pkey":
-                    continue  # another process took max + 1 first
-                raise Conflict(f"event type {name!r} already exists") from None
-        raise Conflict(f"could not find a free id for event type {name!r}; try again")
+        try:
+            return await self._transaction(insert)
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"event type {name!r} already exists") from None
 
     async def event_type_get_by_name(self, name: str) -> EventType | None:
         row = await self._fetchone("event_type_get_by_name", {"name": name})
@@ -423,8 +469,8 @@ class PostgresStore:
         ]
 
     async def _announce(self, due_at: int) -> None:
-        async with self._connection() as conn:
-            await _execute(conn, PG_ONLY["due_announce"], {"due_at": due_at})
+        params = {"due_at": due_at}
+        await self._with_connection(lambda conn: _execute(conn, PG_ONLY["due_announce"], params))
 
     async def listen_for_due(self, callback: Callable[[int], None]) -> None:
         """Call ``callback(due_at)`` whenever any process announces a new
@@ -459,8 +505,7 @@ class PostgresStore:
 
         # One snapshot for both reads (REPEATABLE READ) so that the attempt
         # log matches the deliveries it belongs to.
-        async with self._connection() as conn, conn.transaction(isolation="repeatable_read"):
-            return await read(conn)
+        return await self._with_connection(read, transaction=True, isolation="repeatable_read")
 
     async def delivery_count_by_state(self) -> dict[str, int]:
         return {r[0]: r[1] for r in await self._fetchall("delivery_count_by_state", {})}
@@ -498,12 +543,14 @@ class PostgresStore:
     ) -> list[HandlerHealth]:
         if not outcomes:
             return []
-        updates, attempts, transitions = outcome_params(node_id, outcomes)
+        updates, attempts = outcome_params(node_id, outcomes)
+        reasons = outcome_reasons(outcomes)
         # Rows locked in one order by every writer cannot deadlock each other.
         updates.sort(key=lambda u: int(u["i_delivery"]))
         now = max(o.started_at for o in outcomes)
 
         async def record(conn: Conn) -> list[HandlerHealth]:
+            transitions: list[dict[str, Any]] = []
             finished: list[tuple[int, str | None]] = []
             touched: set[int] = set()
             for params in updates:
@@ -511,6 +558,9 @@ class PostgresStore:
                 if row is None:
                     continue  # another node took it over meanwhile
                 touched.add(row[1])
+                reason, at = reasons[row[0]]
+                # row[4]: the state it got (a retry for a paused handler is held)
+                transitions.append(transition_row(row[1], row[0], row[4], at, reason))
                 if row[3] is not None and row[4] not in ("pending", "held"):
                     finished.append((row[2], row[3]))
             await _executemany(conn, Q["attempt_insert"], attempts)
@@ -683,6 +733,26 @@ class PostgresStore:
     async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]:
         params = {"i_env": i_env, "handler": handler}
         return [rows.blocked_key(r) for r in await self._fetchall("delivery_blocked_keys", params)]
+
+    # -- copying a whole database ------------------------------------------------------------
+    async def copy_row_counts(self) -> dict[str, int]:
+        return {str(r[0]): int(r[1]) for r in await self._fetchall("copy_row_counts", {})}
+
+    async def copy_read(self, table: str, after: int, limit: int) -> list[dict[str, Any]]:
+        found = await self._fetchall(f"copy_read_{table}", {"after": after, "limit": limit})
+        return [dict(row.items()) for row in found]
+
+    async def copy_write(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        query = Q[f"copy_write_{table}"]
+
+        async def write(conn: Conn) -> None:
+            await _executemany(conn, query, rows)
+
+        await self._transaction(write)
+
+    async def copy_finish(self) -> None:
+        reset = PG_ONLY["identity_sequences_reset"]
+        await self._with_connection(lambda conn: _fetch(conn, reset, {}))
 
 
 async def _lock_keys(conn: Conn, keys: Iterable[tuple[int, str | None]]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +51,7 @@ from espf.store.params import (
     interrupted_transitions,
     new_event_params,
     outcome_params,
+    outcome_reasons,
     replay_params,
     settings_of,
     split_by_health,
@@ -416,9 +417,11 @@ class SqliteStore:
     ) -> list[HandlerHealth]:
         if not outcomes:
             return []
-        updates, attempts, transitions = outcome_params(node_id, outcomes)
+        updates, attempts = outcome_params(node_id, outcomes)
+        reasons = outcome_reasons(outcomes)
 
         def record(conn: sqlite3.Connection) -> list[HandlerHealth]:
+            transitions: list[dict[str, Any]] = []
             finished: list[tuple[int, str | None]] = []
             touched: set[int] = set()
             for params in updates:
@@ -426,6 +429,9 @@ class SqliteStore:
                 if row is None:
                     continue  # another node took it over meanwhile
                 touched.add(row[1])
+                reason, at = reasons[row[0]]
+                # row[4]: the state it got (a retry for a paused handler is held)
+                transitions.append(transition_row(row[1], row[0], row[4], at, reason))
                 if row[3] is not None and row[4] not in ("pending", "held"):
                     finished.append((row[2], row[3]))
             conn.executemany(Q["attempt_insert"], attempts)
@@ -566,6 +572,26 @@ class SqliteStore:
     async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]:
         params = {"i_env": i_env, "handler": handler}
         return [rows.blocked_key(r) for r in await self._fetchall("delivery_blocked_keys", params)]
+
+    # -- copying a whole database ------------------------------------------------------------
+    async def copy_row_counts(self) -> dict[str, int]:
+        return {str(r[0]): int(r[1]) for r in await self._fetchall("copy_row_counts", {})}
+
+    async def copy_read(self, table: str, after: int, limit: int) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            cursor = conn.execute(Q[f"copy_read_{table}"], {"after": after, "limit": limit})
+            columns = [d[0] for d in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+        return await self._read(read)
+
+    async def copy_write(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        query = Q[f"copy_write_{table}"]
+        await self._write(lambda c: c.executemany(query, rows))
+
+    async def copy_finish(self) -> None:
+        # An INTEGER PRIMARY KEY continues from max(id) + 1 by itself.
+        return None
 
 
 def _json_ids(ids: Iterable[int]) -> str:

@@ -29,9 +29,22 @@ SELECT setval(pg_get_serial_sequence('deliveries', 'i_delivery'),
               coalesce(max(i_delivery), 0) + 1, false)
 FROM deliveries
 UNION ALL
+SELECT setval(pg_get_serial_sequence('transitions', 'i_transition'),
+              coalesce(max(i_transition), 0) + 1, false)
+FROM transitions
+UNION ALL
 SELECT setval(pg_get_serial_sequence('attempts', 'i_attempt'), coalesce(max(i_attempt), 0) + 1,
               false)
 FROM attempts;
+
+-- Custom event type ids and environment ids left out are max + 1. Two
+-- processes computing max + 1 at once would both pick the same id: this
+-- transaction-scoped lock (one per table and schema) makes them take turns.
+-- Under READ COMMITTED the next statement's snapshot is taken after the lock
+-- is granted, so it sees the id the previous holder committed.
+-- name: id_allocation_lock
+SELECT pg_advisory_xact_lock(hashtext('espf.ids.' || :table_name::text || '.'
+                                      || coalesce(current_schema(), '')));
 
 -- Requests with the same Idempotency-Key wait for each other here, until commit.
 -- name: idempotency_key_lock

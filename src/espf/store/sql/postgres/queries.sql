@@ -499,7 +499,9 @@ UNION ALL SELECT 'handlers', count(*) FROM handlers
 UNION ALL SELECT 'subscriptions', count(*) FROM subscriptions
 UNION ALL SELECT 'events', count(*) FROM events
 UNION ALL SELECT 'deliveries', count(*) FROM deliveries
-UNION ALL SELECT 'attempts', count(*) FROM attempts;
+UNION ALL SELECT 'attempts', count(*) FROM attempts
+UNION ALL SELECT 'transitions', count(*) FROM transitions
+UNION ALL SELECT 'idempotency_keys', count(*) FROM idempotency_keys;
 
 -- name: copy_read_environments
 SELECT i_env, name, created_at
@@ -529,15 +531,25 @@ ON CONFLICT (i_event_type) DO NOTHING;
 
 -- name: copy_read_handlers
 SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
-       auth_token, auth_header, timeout_s, created_at, updated_at
+       auth_token, auth_header, timeout_s, created_at, updated_at, paused, paused_at,
+       paused_reason, failing_since, auto_pause_after_s, retry_max_attempts, retry_max_age_s,
+       retry_schedule, retry_base_s, retry_factor, retry_cap_s, ordered, order_key,
+       signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key
 FROM handlers WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
 
 -- name: copy_write_handlers
-INSERT INTO handlers (i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
-    auth_token, auth_header, timeout_s, created_at, updated_at)
+INSERT INTO handlers (i_handler, i_env, name, kind, enabled, url, auth_method, login, password,
+    auth_scheme, auth_token, auth_header, timeout_s, created_at, updated_at, paused, paused_at,
+    paused_reason, failing_since, auto_pause_after_s, retry_max_attempts, retry_max_age_s,
+    retry_schedule, retry_base_s, retry_factor, retry_cap_s, ordered, order_key,
+    signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key)
 VALUES (:i_handler, :i_env, :name, :kind, CAST(:enabled AS integer) <> 0, :url, :auth_method,
         :login, :password, :auth_scheme, :auth_token, :auth_header, :timeout_s, :created_at,
-        :updated_at);
+        :updated_at, CAST(:paused AS integer) <> 0, :paused_at, :paused_reason, :failing_since,
+        :auto_pause_after_s, :retry_max_attempts, :retry_max_age_s, :retry_schedule,
+        :retry_base_s, :retry_factor, :retry_cap_s, CAST(:ordered AS integer) <> 0, :order_key,
+        :signing_secrets, CAST(:tls_verify AS integer) <> 0, :tls_ca_file, :tls_client_cert,
+        :tls_client_key);
 
 -- name: copy_read_subscriptions
 -- Paged by handler: a page holds every subscription of up to :limit handlers.
@@ -551,24 +563,29 @@ INSERT INTO subscriptions (i_handler, i_event_type)
 VALUES (:i_handler, :i_event_type);
 
 -- name: copy_read_events
-SELECT i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at
+SELECT i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at,
+       coalesce_key
 FROM events WHERE i_event > :after ORDER BY i_event LIMIT :limit;
 
 -- name: copy_write_events
-INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at)
+INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state,
+    dispatched_at, coalesce_key)
 VALUES (:i_event, :i_env, :i_event_type, :variables, :start_at, :created_at, :state,
-        :dispatched_at);
+        :dispatched_at, :coalesce_key);
 
 -- name: copy_read_deliveries
 SELECT i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
-       finished_at, last_status, last_error
+       finished_at, last_status, last_error, coalesce_key, order_key, created_at,
+       budget_from_attempt, budget_from_at
 FROM deliveries WHERE i_delivery > :after ORDER BY i_delivery LIMIT :limit;
 
 -- name: copy_write_deliveries
-INSERT INTO deliveries (i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
-    finished_at, last_status, last_error)
+INSERT INTO deliveries (i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by,
+    claimed_at, finished_at, last_status, last_error, coalesce_key, order_key, created_at,
+    budget_from_attempt, budget_from_at)
 VALUES (:i_delivery, :i_event, :i_handler, :state, :attempts, :next_at, :claimed_by,
-        :claimed_at, :finished_at, :last_status, :last_error);
+        :claimed_at, :finished_at, :last_status, :last_error, :coalesce_key, :order_key,
+        :created_at, :budget_from_attempt, :budget_from_at);
 
 -- name: copy_read_attempts
 SELECT i_attempt, i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome
@@ -578,3 +595,23 @@ FROM attempts WHERE i_attempt > :after ORDER BY i_attempt LIMIT :limit;
 INSERT INTO attempts (i_attempt, i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome)
 VALUES (:i_attempt, :i_delivery, :attempt_no, :started_at, :duration_ms, :status_code, :error,
         :outcome);
+
+-- name: copy_read_transitions
+SELECT i_transition, i_event, i_delivery, state, at, reason
+FROM transitions WHERE i_transition > :after ORDER BY i_transition LIMIT :limit;
+
+-- name: copy_write_transitions
+INSERT INTO transitions (i_transition, i_event, i_delivery, state, at, reason)
+VALUES (:i_transition, :i_event, :i_delivery, :state, :at, :reason);
+
+-- Keyed by (i_env, key), not by one number: a page is a whole environment.
+-- name: copy_read_idempotency_keys
+SELECT i_env, key, request_hash, i_event, created_at
+FROM idempotency_keys
+WHERE i_env = (SELECT min(i_env) FROM idempotency_keys WHERE i_env > :after)
+  AND :limit > 0
+ORDER BY key;
+
+-- name: copy_write_idempotency_keys
+INSERT INTO idempotency_keys (i_env, key, request_hash, i_event, created_at)
+VALUES (:i_env, :key, :request_hash, :i_event, :created_at);
