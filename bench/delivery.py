@@ -120,52 +120,56 @@ def _espf(
 
 
 def run(cfg: RunConfig, results: Results) -> None:
+    """Each espf measurement right after a baseline measurement of its own:
+    the machine is shared, and a baseline taken minutes apart drifts."""
     log(
         f"delivery: {cfg.deliveries:,} events due at once; baseline: plain aiohttp loop, "
-        f"{cfg.concurrency} in flight over {cfg.pool_connections} connections"
+        f"{cfg.concurrency} in flight over {cfg.pool_connections} connections, "
+        "measured right before each espf run"
     )
-    first, base_dump = _baseline(cfg, "before")
-    dumps = {"plain aiohttp loop": base_dump}
-    base_name = "plain aiohttp loop"
-    rates: dict[str, float | None] = {}
-    for backend in cfg.backends:
-        if backend == "sqlite":
-            log("delivery, sqlite: espf serve")
-            rates["sqlite"], dumps["espf serve (SQLite)"] = _espf(cfg, results, "sqlite", 1)
-        else:
-            log("delivery, postgres: one espf dispatcher")
-            rates["pg1"], dumps["espf dispatcher x1 (PostgreSQL)"] = _espf(
-                cfg, results, "postgres", 1
-            )
-            log("delivery, postgres: two espf dispatchers")
-            rates["pg2"], dumps["espf dispatcher x2 (PostgreSQL)"] = _espf(
-                cfg, results, "postgres", 2
-            )
-    # The baseline again after espf: the machine is shared, and the mean of a
-    # measurement before and one after exposes it to the same drift as espf's.
-    log("delivery: the plain aiohttp loop again")
-    second, _ = _baseline(cfg, "after")
-    measured = [r for r in (first, second) if r]
-    base = sum(measured) / len(measured) if measured else None
-    if first and second:
-        results.details += [
-            f"Delivery baseline, plain aiohttp loop: {first:,.0f}/s before espf, "
-            f"{second:,.0f}/s after; the table uses their mean.",
-            "",
+    dumps: dict[str, str] = {}
+    base_name = "plain aiohttp loop, just before"
+    runs: list[tuple[str, str, int]] = []
+    if "sqlite" in cfg.backends:
+        runs.append(("espf serve (SQLite)", "sqlite", 1))
+    if "postgres" in cfg.backends:
+        runs += [
+            ("espf dispatcher x1 (PostgreSQL)", "postgres", 1),
+            ("espf dispatcher x2 (PostgreSQL)", "postgres", 2),
         ]
-
-    def row(figure: str, rate: float | None) -> None:
+    measured: dict[str, tuple[float | None, float | None]] = {}
+    for label, backend, dispatchers in runs:
+        log(f"delivery: the plain aiohttp loop, before {label}")
+        base, base_dump = _baseline(cfg, f"{backend}-{dispatchers}d")
+        log(f"delivery: {label}")
+        rate, dump = _espf(cfg, results, backend, dispatchers)
+        measured[label] = (rate, base)
+        dumps[label] = dump
+        dumps.setdefault("plain aiohttp loop", base_dump)
+        results.details.append(
+            f"- delivery, {label}: {rate or 0:,.0f}/s; the plain aiohttp loop just before: "
+            f"{base or 0:,.0f}/s"
+        )
+    results.details.append("")
+    for label, (rate, base) in measured.items():
         met = None if rate is None or not base else rate / base >= 0.65
-        results.rows.append(Row(figure, rate, "/s", base, base_name, ">= 65% of baseline", met))
-
-    if "sqlite" in rates:
-        row("delivery espf serve (SQLite): delivered/s", rates["sqlite"])
-    if "pg1" in rates:
-        one, two = rates["pg1"], rates["pg2"]
-        row("delivery espf dispatcher x1 (PostgreSQL): delivered/s", one)
         results.rows.append(
             Row(
-                "delivery espf dispatcher x2 (PostgreSQL): delivered/s",
+                f"delivery {label}: delivered/s",
+                rate,
+                "/s",
+                base,
+                base_name,
+                ">= 65% of baseline",
+                met,
+            )
+        )
+    one = measured.get("espf dispatcher x1 (PostgreSQL)", (None, None))[0]
+    two = measured.get("espf dispatcher x2 (PostgreSQL)", (None, None))[0]
+    if "postgres" in cfg.backends:
+        results.rows.append(
+            Row(
+                "delivery espf dispatcher x2 (PostgreSQL) against one dispatcher",
                 two,
                 "/s",
                 one,

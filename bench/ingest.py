@@ -67,9 +67,11 @@ def _body() -> str:
     ).decode()
 
 
-def step(cfg: RunConfig, system: System, rate: int, profile_as: str = "") -> dict[str, Any]:
+def step(
+    cfg: RunConfig, system: System, rate: int, profile_as: str = "", attempt: int = 1
+) -> dict[str, Any]:
     work = cfg.work_dir / "ingest"
-    name = f"{system.name}-{rate}"
+    name = f"{system.name}-{rate}-{attempt}{'-profiled' if profile_as else ''}"
     spec = Spec(
         ports=system.ports,
         authorization=db.AUTHORIZATION,
@@ -123,7 +125,7 @@ def climb(cfg: RunConfig, system: System) -> tuple[int | None, dict[int, dict[st
             if not steps[rate]["ok"]:
                 # The machine is shared: a stall elsewhere can fail one step.
                 # A second try keeps the better of the two; noise only hurts.
-                again = step(cfg, system, rate)
+                again = step(cfg, system, rate, attempt=2)
                 again["accepted"] += steps[rate]["accepted"]
                 again["also_ids"] = steps[rate]["ids_path"]
                 if again["ok"] or (again["p99_ms"] or 1e9) < (steps[rate]["p99_ms"] or 1e9):

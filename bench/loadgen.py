@@ -350,6 +350,7 @@ class _Generator:
             "max_ms": float(lat[-1]) if lat and not missing else None,
             "generator_cpu": cpu_share,
             "timer_lag_p99_ms": lag[int(0.99 * (len(lag) - 1))] if lag else 0.0,
+            "timer_lag_max_ms": lag[-1] if lag else 0.0,
             "reconnects": self.reconnects,
         }
 

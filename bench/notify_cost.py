@@ -10,7 +10,7 @@ once over a pool of 10 (``synchronous_commit=on``):
 - ``pg_notify`` in every insert transaction;
 - plain inserts, plus one coalesced ``pg_notify`` in flight at a time
   carrying the earliest start time seen since the last one (what
-  espf.store.postgres_wakeups does).
+  espf.store.postgres_wakeups does, which also waits 20 ms between two).
 
     .venv/bin/python bench/notify_cost.py
 """

@@ -161,12 +161,13 @@ def copy_command(ctx: click.Context, source_url: str, target_url: str) -> None:
     delivery and attempt, ids kept, into an empty database. Stop the service
     on the source first; then start it on the target."""
     from espf.clock import SystemClock
-    from espf.copy import copy_database
+    from espf.copy import copy_database, require_sqlite_file
 
     settings = settings_of_context(ctx)
     show = _CopyProgress(sys.stdout.isatty())
 
     async def run() -> Any:
+        require_sqlite_file(source_url)
         source = create_store(source_url, pool_size=2)
         target = create_store(target_url, pool_size=2)
         await source.open()

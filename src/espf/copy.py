@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from espf.errors import BadRequest, Conflict
+from espf.errors import BadRequest, Conflict, NotFound
 from espf.store import Store
 
 COPIED_TABLES = (
@@ -59,6 +60,8 @@ async def copy_database(
     """Copy ``source`` into ``target`` (both open). Migrates the target;
     refuses a target that holds anything beyond the built-in event types."""
     source_version = await source.schema_version()
+    if source_version == 0:
+        raise BadRequest("the source database has no espf tables: is --from the right database?")
     await target.migrate()
     target_version = await target.schema_version()
     if source_version != target_version:
@@ -74,6 +77,17 @@ async def copy_database(
         copied[table] = await _copy_table(source, target, table, totals.get(table, 0), progress)
     await target.copy_finish()
     return CopyReport(rows_per_table=copied, live_source_nodes=len(live))
+
+
+def require_sqlite_file(url: str) -> None:
+    """Opening an SQLite URL creates the file: a mistyped --from must not."""
+    from espf.store.sqlite import sqlite_path_from_url
+
+    if url.startswith(("postgresql://", "postgres://")):
+        return
+    path = sqlite_path_from_url(url)
+    if path != ":memory:" and not Path(path).is_file():
+        raise NotFound(f"the source database {path} does not exist")
 
 
 async def _copy_table(

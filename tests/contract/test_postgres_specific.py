@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
@@ -210,6 +211,32 @@ async def test_killed_connections_are_replaced(postgres_url: str) -> None:
                 outcomes.append(None)
         assert outcomes[-1] is not None
         assert outcomes.count(None) <= 1
+
+
+async def test_a_claim_whose_commit_answer_was_lost_is_handed_back(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_stores(postgres_url, 1) as (store,):
+        assert isinstance(store, PostgresStore)
+        i_event_type = await prepared(store)
+        await insert_due_events(store, i_event_type, 10)
+        really_transact = store._transaction
+
+        async def commit_then_lose_the_answer(fn: Any) -> Any:
+            await really_transact(fn)
+            raise Unavailable("connection lost while waiting for the COMMIT answer")
+
+        monkeypatch.setattr(store, "_transaction", commit_then_lose_the_answer)
+        with pytest.raises(Unavailable):
+            await store.dispatch_due("node", T0 + 1_000, 10)
+        monkeypatch.undo()
+        # Committed, yet the dispatcher never saw them: they are handed back
+        # to it on its next claim instead of staying in flight for ever.
+        assert await store.delivery_count_by_state() == {"in_flight": 10}
+        again = await store.dispatch_due("node", T0 + 2_000, 10)
+        assert len(again) == 10
+        assert all(d.attempts == 0 for d in again)
+        assert await store.dispatch_due("node", T0 + 3_000, 10) == []
 
 
 async def test_an_unreachable_server_is_unavailable_not_a_crash() -> None:

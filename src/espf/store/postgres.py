@@ -8,18 +8,15 @@ so the pool (``db_pool_size`` connections) is what lets them overlap.
 
 Claiming uses ``FOR UPDATE SKIP LOCKED`` (see sql/postgres/queries.sql), so
 any number of dispatchers share the work without waiting for one another.
-Connection failures become ``Unavailable`` (pg_errors.py); asyncpg's pool
-replaces dead connections on the next acquire.
+Connection handling, retries and the mapping of connection failures to
+``Unavailable`` live in pg_pool.py; the wake-ups of other nodes in
+postgres_wakeups.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeAlias, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -62,90 +59,16 @@ from espf.store.params import (
     split_by_health,
     transition_row,
 )
-from espf.store.pg_errors import unavailable_when_unreachable
-from espf.store.pg_sql import PgQuery, load_pg_queries
+from espf.store.pg_migrate import apply_migrations, schema_version
+from espf.store.pg_pool import Conn, PgPool, execute, executemany, fetch, fetchrow
+from espf.store.pg_sql import load_pg_queries
 from espf.store.postgres_wakeups import DueAnnouncer, DueListener
-from espf.store.sql_loader import load_migrations
 
 T = TypeVar("T")
 Q = load_pg_queries()
 PG_ONLY = load_pg_queries("backend_only.sql")
-Conn: TypeAlias = asyncpg.Connection
 
 DEFAULT_POOL_SIZE = 10
-# A dead server must not hold a request for asyncpg's default 60 s.
-CONNECT_TIMEOUT_S = 5.0
-ACQUIRE_TIMEOUT_S = 10.0
-# A statement that takes longer is treated as the database being unreachable.
-STATEMENT_TIMEOUT_S = 60.0
-# Deadlocks between claims, outcomes and rescues are rare and harmless to retry.
-TRANSACTION_TRIES = 3
-
-# Serialises `migrate` across every process starting at once; one key per
-# schema, so that installations in different schemas do not wait for each
-# other. Held until the migration transaction ends.
-_MIGRATION_LOCK = (
-    "SELECT pg_advisory_xact_lock(hashtext('espf.migrate.' || coalesce(current_schema(), '')))"
-)
-_MIGRATIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS espf_migrations (
-    version    INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL,
-    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-)"""
-_APPLIED_VERSIONS = "SELECT version FROM espf_migrations"
-_RECORD_VERSION = "INSERT INTO espf_migrations (version, name) VALUES ($1, $2)"
-_SCHEMA_VERSION = "SELECT max(version) FROM espf_migrations"
-
-log = logging.getLogger("espf.store")
-
-
-class _StaleConnection(Exception):
-    """A pooled connection turned out dead before anything was sent on it."""
-
-
-def server_settings_for(url: str) -> dict[str, str]:
-    """Settings every connection of ours carries, unless the URL sets them.
-
-    ``application_name`` lets an administrator (and the reconnect test) pick
-    out espf's connections in pg_stat_activity. ``force_custom_plan``:
-    asyncpg prepares every statement, and after five runs PostgreSQL may
-    switch to a generic plan; for the claim (``next_at <= $1 ... LIMIT $2``)
-    that plan was markedly slower (bench/driver_choice.py)."""
-    in_url = dict(parse_qsl(urlsplit(url).query))
-    defaults = {"application_name": "espf", "plan_cache_mode": "force_custom_plan"}
-    return {k: v for k, v in defaults.items() if k not in in_url}
-
-
-async def _keep_session(conn: Conn) -> None:
-    """Replaces asyncpg's reset on release, a round trip per release (UNLISTEN
-    *, RESET ALL, CLOSE ALL, unlock all) for state our pooled connections never
-    have: no LISTEN (the listener has its own connection), no SET, only
-    transaction-scoped advisory locks. asyncpg still rolls back an open
-    transaction before calling this."""
-
-
-def _rowcount(status: str) -> int:
-    """asyncpg reports ``INSERT 0 3`` / ``UPDATE 3`` / ``DELETE 3``."""
-    return int(status.rsplit(" ", 1)[-1])
-
-
-async def _fetch(conn: Conn, query: PgQuery, params: Mapping[str, Any]) -> list[Any]:
-    result: list[Any] = await conn.fetch(query.sql, *query.args(params))
-    return result
-
-
-async def _fetchrow(conn: Conn, query: PgQuery, params: Mapping[str, Any]) -> Any:
-    return await conn.fetchrow(query.sql, *query.args(params))
-
-
-async def _execute(conn: Conn, query: PgQuery, params: Mapping[str, Any]) -> int:
-    return _rowcount(await conn.execute(query.sql, *query.args(params)))
-
-
-async def _executemany(conn: Conn, query: PgQuery, params: Sequence[Mapping[str, Any]]) -> None:
-    if params:
-        await conn.executemany(query.sql, query.many(params))
 
 
 class PostgresStore:
@@ -154,144 +77,47 @@ class PostgresStore:
     def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
         self.pool_size = pool_size
-        self._server_settings = server_settings_for(url)
-        self._pool: asyncpg.Pool | None = None
+        self._db = PgPool(url, pool_size)
         self._announcer = DueAnnouncer(self._announce)
         self._listener: DueListener | None = None
+        # (node_id, now) of claims whose commit may or may not have happened.
+        self._lost_claims: list[tuple[str, int]] = []
 
     # -- plumbing ------------------------------------------------------------
     async def open(self) -> None:
-        with unavailable_when_unreachable():
-            self._pool = await asyncpg.create_pool(
-                self.url,
-                min_size=1,
-                max_size=self.pool_size,
-                timeout=CONNECT_TIMEOUT_S,
-                command_timeout=STATEMENT_TIMEOUT_S,
-                server_settings=self._server_settings,
-                # Give idle connections back to the server after a burst.
-                max_inactive_connection_lifetime=60.0,
-                reset=_keep_session,
-            )
+        await self._db.open()
 
     async def close(self) -> None:
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None
         await self._announcer.close()
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            try:
-                await asyncio.wait_for(pool.close(), timeout=5.0)
-            except Exception:
-                pool.terminate()
-
-    async def _connect_one(self) -> Conn:
-        """A connection outside the pool, with the pool's settings."""
-        conn: Conn = await asyncpg.connect(
-            self.url, timeout=CONNECT_TIMEOUT_S, server_settings=self._server_settings
-        )
-        return conn
-
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> Any:
-        pool = self._pool
-        assert pool is not None, "store is not open"
-        with unavailable_when_unreachable():
-            conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
-        try:
-            with unavailable_when_unreachable():
-                try:
-                    yield conn
-                except asyncpg.exceptions.InternalClientError as exc:
-                    # The server ended this connection while it sat idle in
-                    # the pool (pg_terminate_backend, a restart): asyncpg read
-                    # the goodbye and refuses to start anything on it, before
-                    # sending a byte. Drop it; the caller may try another.
-                    conn.terminate()
-                    raise _StaleConnection() from exc
-        finally:
-            try:
-                await pool.release(conn)
-            except Exception as exc:
-                # The connection broke after our work on it was settled
-                # (committed, or failed and reported): asyncpg has dropped it
-                # and will open another. Not a reason to fail a done write.
-                log.debug("dropped a broken connection on release: %s", exc)
-
-    async def _with_connection(
-        self,
-        fn: Callable[[Conn], Awaitable[T]],
-        *,
-        transaction: bool = False,
-        isolation: str = "read_committed",
-    ) -> T:
-        """Run ``fn`` on a pooled connection (in a transaction if asked),
-        again on another one if nothing of it can have taken effect."""
-        stale_left = self.pool_size + 1
-        rollbacks_left = TRANSACTION_TRIES
-        while True:
-            try:
-                async with self._connection() as conn:
-                    if not transaction:
-                        return await fn(conn)
-                    async with conn.transaction(isolation=isolation):
-                        return await fn(conn)
-            except _StaleConnection as exc:
-                stale_left -= 1
-                if stale_left == 0:
-                    raise Unavailable("the database connections keep failing; try again") from exc
-            except asyncpg.exceptions.TransactionRollbackError:
-                # Deadlock or serialization failure: nothing was committed.
-                rollbacks_left -= 1
-                if rollbacks_left == 0:
-                    raise
+        await self._db.close()
 
     async def _transaction(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        return await self._with_connection(fn, transaction=True)
+        return await self._db.run(fn, transaction=True)
 
     async def _fetchall(self, name: str, params: Mapping[str, Any]) -> list[Any]:
-        return await self._with_connection(lambda conn: _fetch(conn, Q[name], params))
+        return await self._db.run(lambda conn: fetch(conn, Q[name], params))
 
     async def _fetchone(self, name: str, params: Mapping[str, Any]) -> Any:
-        return await self._with_connection(lambda conn: _fetchrow(conn, Q[name], params))
+        return await self._db.run(lambda conn: fetchrow(conn, Q[name], params))
 
     async def _run(self, name: str, params: Mapping[str, Any]) -> int:
-        return await self._with_connection(lambda conn: _execute(conn, Q[name], params))
+        return await self._db.run(lambda conn: execute(conn, Q[name], params))
 
     # -- schema ----------------------------------------------------------------
     async def migrate(self) -> list[int]:
-        async def apply(conn: Conn) -> list[int]:
-            await conn.execute(_MIGRATION_LOCK)
-            await conn.execute(_MIGRATIONS_TABLE)
-            done = {row[0] for row in await conn.fetch(_APPLIED_VERSIONS)}
-            applied = []
-            for version, name, sql in load_migrations("postgres"):
-                if version in done:
-                    continue
-                # Several statements in one simple-protocol call, inside our
-                # transaction: a migration applies whole or not at all.
-                await conn.execute(sql)
-                await conn.execute(_RECORD_VERSION, version, name)
-                applied.append(version)
-            return applied
-
-        return await self._transaction(apply)
+        return await self._transaction(apply_migrations)
 
     async def schema_version(self) -> int:
-        async def read(conn: Conn) -> int:
-            try:
-                return int(await conn.fetchval(_SCHEMA_VERSION) or 0)
-            except asyncpg.exceptions.UndefinedTableError:
-                return 0
-
-        return await self._with_connection(read)
+        return await self._db.run(schema_version)
 
     async def ensure_builtin_event_types(self, now: int) -> None:
         params = [{"i_event_type": i, "name": n, "now": now} for i, n in BUILTIN_EVENT_TYPES]
 
         async def insert(conn: Conn) -> None:
-            await _executemany(conn, Q["event_type_insert_builtin"], params)
+            await executemany(conn, Q["event_type_insert_builtin"], params)
 
         await self._transaction(insert)
 
@@ -301,8 +127,8 @@ class PostgresStore:
 
         async def insert(conn: Conn) -> Environment:
             if i_env is None:
-                await _execute(conn, PG_ONLY["id_allocation_lock"], {"table_name": "environments"})
-            return rows.environment(await _fetchrow(conn, Q["env_insert"], params))
+                await execute(conn, PG_ONLY["id_allocation_lock"], {"table_name": "environments"})
+            return rows.environment(await fetchrow(conn, Q["env_insert"], params))
 
         try:
             return await self._transaction(insert)
@@ -345,13 +171,13 @@ class PostgresStore:
     # -- event types ----------------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         async def insert(conn: Conn) -> EventType:
-            await _execute(conn, PG_ONLY["id_allocation_lock"], {"table_name": "event_types"})
+            await execute(conn, PG_ONLY["id_allocation_lock"], {"table_name": "event_types"})
             next_id = (
-                await _fetchrow(
+                await fetchrow(
                     conn, Q["event_type_next_custom_id"], {"first_custom_id": FIRST_CUSTOM_ID}
                 )
             )[0]
-            row = await _fetchrow(
+            row = await fetchrow(
                 conn,
                 Q["event_type_insert_custom"],
                 {"i_event_type": next_id, "name": name, "now": now},
@@ -378,8 +204,8 @@ class PostgresStore:
         params.update({"i_env": i_env, "name": name, "now": now})
 
         async def insert(conn: Conn) -> Handler:
-            await _fetchrow(conn, Q["handler_insert"], params)
-            return rows.handler(await _fetchrow(conn, Q["handler_get"], params))
+            await fetchrow(conn, Q["handler_insert"], params)
+            return rows.handler(await fetchrow(conn, Q["handler_get"], params))
 
         try:
             return await self._transaction(insert)
@@ -394,10 +220,10 @@ class PostgresStore:
         hold = "delivery_unhold_for_handler" if runs else "delivery_hold_for_handler"
 
         async def update(conn: Conn) -> Handler:
-            await _execute(conn, Q["handler_update"], params)
-            moved = await _fetch(conn, Q[hold], key)
+            await execute(conn, Q["handler_update"], params)
+            moved = await fetch(conn, Q[hold], key)
             await _refresh_events(conn, {row[1] for row in moved})
-            row = await _fetchrow(
+            row = await fetchrow(
                 conn, Q["handler_get"], {"i_env": handler.i_env, "name": handler.name}
             )
             return rows.handler(row)
@@ -433,14 +259,14 @@ class PostgresStore:
         async def insert(conn: Conn) -> tuple[int, bool]:
             if idem is not None:
                 key = {"i_env": event.i_env, "key": idem.key, "not_before": idem.not_before}
-                await _fetchrow(conn, PG_ONLY["idempotency_key_lock"], key)
-                seen = await _fetchrow(conn, Q["idempotency_key_get"], key)
+                await fetchrow(conn, PG_ONLY["idempotency_key_lock"], key)
+                seen = await fetchrow(conn, Q["idempotency_key_get"], key)
                 if seen is not None:
                     return idempotent_repeat(idem, seen[0], seen[1]), False
-            i_event = int((await _fetchrow(conn, Q["event_insert"], params))[0])
-            await _execute(conn, Q["transition_insert"], created_transition(i_event, now))
+            i_event = int((await fetchrow(conn, Q["event_insert"], params))[0])
+            await execute(conn, Q["transition_insert"], created_transition(i_event, now))
             if idem is not None:
-                await _execute(
+                await execute(
                     conn,
                     Q["idempotency_key_put"],
                     {
@@ -470,7 +296,7 @@ class PostgresStore:
 
     async def _announce(self, due_at: int) -> None:
         params = {"due_at": due_at}
-        await self._with_connection(lambda conn: _execute(conn, PG_ONLY["due_announce"], params))
+        await self._db.run(lambda conn: execute(conn, PG_ONLY["due_announce"], params))
 
     async def listen_for_due(self, callback: Callable[[int], None]) -> None:
         """Call ``callback(due_at)`` whenever any process announces a new
@@ -479,9 +305,9 @@ class PostgresStore:
             await self._listener.stop()
 
         async def check(conn: Conn) -> None:
-            await _fetchrow(conn, PG_ONLY["connection_check"], {})
+            await fetchrow(conn, PG_ONLY["connection_check"], {})
 
-        self._listener = DueListener(self._connect_one, check, callback)
+        self._listener = DueListener(self._db.connect_one, check, callback)
         self._listener.start()
 
     async def event_get(self, i_event: int, i_env: int | None) -> Event | None:
@@ -499,13 +325,13 @@ class PostgresStore:
         key = {"i_event": i_event}
 
         async def read(conn: Conn) -> list[Delivery]:
-            delivery_rows = await _fetch(conn, Q["delivery_list_for_event"], key)
-            attempt_rows = await _fetch(conn, Q["attempt_list_for_event"], key)
+            delivery_rows = await fetch(conn, Q["delivery_list_for_event"], key)
+            attempt_rows = await fetch(conn, Q["attempt_list_for_event"], key)
             return rows.deliveries_with_attempts(delivery_rows, attempt_rows)
 
         # One snapshot for both reads (REPEATABLE READ) so that the attempt
         # log matches the deliveries it belongs to.
-        return await self._with_connection(read, transaction=True, isolation="repeatable_read")
+        return await self._db.run(read, transaction=True, isolation="repeatable_read")
 
     async def delivery_count_by_state(self) -> dict[str, int]:
         return {r[0]: r[1] for r in await self._fetchall("delivery_count_by_state", {})}
@@ -516,23 +342,38 @@ class PostgresStore:
 
     # -- dispatching ------------------------------------------------------------------------
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
+        lost_claims = list(self._lost_claims)
+
         async def dispatch(conn: Conn) -> list[ClaimedDelivery]:
-            due = await _fetch(conn, Q["event_take_due"], {"now": now, "limit": limit})
+            for lost_node_id, claimed_at in lost_claims:
+                await execute(
+                    conn,
+                    PG_ONLY["delivery_release_lost_claim"],
+                    {"node_id": lost_node_id, "claimed_at": claimed_at, "now": now},
+                )
+            due = await fetch(conn, Q["event_take_due"], {"now": now, "limit": limit})
             if due:
                 await _fan_out(conn, [row[0] for row in due], now)
-            claimed = await _fetch(
+            claimed = await fetch(
                 conn, Q["delivery_claim_due"], {"node_id": node_id, "now": now, "limit": limit}
             )
             if not claimed:
                 return []
-            detail = await _fetch(
+            detail = await fetch(
                 conn, Q["delivery_claimed_detail"], {"ids": [row[0] for row in claimed]}
             )
             deliveries = [rows.claimed_delivery(tuple(row)) for row in detail]
             await _refresh_events(conn, {d.i_event for d in deliveries})
             return deliveries
 
-        return await self._transaction(dispatch)
+        try:
+            claimed = await self._transaction(dispatch)
+        except Unavailable:
+            # Maybe committed, maybe not: see delivery_release_lost_claim.
+            self._lost_claims.append((node_id, now))
+            raise
+        self._lost_claims = [c for c in self._lost_claims if c not in lost_claims]
+        return claimed
 
     async def next_due_at(self) -> int | None:
         row = await self._fetchone("next_due_at", {})
@@ -554,7 +395,7 @@ class PostgresStore:
             finished: list[tuple[int, str | None]] = []
             touched: set[int] = set()
             for params in updates:
-                row = await _fetchrow(conn, Q["delivery_record_outcome"], params)
+                row = await fetchrow(conn, Q["delivery_record_outcome"], params)
                 if row is None:
                     continue  # another node took it over meanwhile
                 touched.add(row[1])
@@ -563,8 +404,8 @@ class PostgresStore:
                 transitions.append(transition_row(row[1], row[0], row[4], at, reason))
                 if row[3] is not None and row[4] not in ("pending", "held"):
                     finished.append((row[2], row[3]))
-            await _executemany(conn, Q["attempt_insert"], attempts)
-            await _executemany(conn, Q["transition_insert"], transitions)
+            await executemany(conn, Q["attempt_insert"], attempts)
+            await executemany(conn, Q["transition_insert"], transitions)
             touched |= await _promote_keys(conn, finished, now)
             await _refresh_events(conn, touched)
             return await _note_handler_health(conn, outcomes)
@@ -585,13 +426,13 @@ class PostgresStore:
         async def rescue(conn: Conn) -> int:
             rescued = [
                 tuple(r)
-                for r in await _fetch(
+                for r in await fetch(
                     conn, Q["delivery_rescue_orphans"], {"now": now, "cutoff": cutoff}
                 )
             ]
-            await _executemany(conn, Q["attempt_insert"], interrupted_attempts(rescued, now))
-            await _executemany(conn, Q["transition_insert"], interrupted_transitions(rescued, now))
-            await _execute(conn, Q["node_delete_dead"], {"cutoff": cutoff})
+            await executemany(conn, Q["attempt_insert"], interrupted_attempts(rescued, now))
+            await executemany(conn, Q["transition_insert"], interrupted_transitions(rescued, now))
+            await execute(conn, Q["node_delete_dead"], {"cutoff": cutoff})
             await _refresh_events(conn, {row[3] for row in rescued})
             return len(rescued)
 
@@ -599,10 +440,10 @@ class PostgresStore:
 
     async def node_release(self, node_id: str, now: int) -> int:
         async def release(conn: Conn) -> int:
-            released = await _fetch(
+            released = await fetch(
                 conn, Q["delivery_release_node"], {"node_id": node_id, "now": now}
             )
-            await _execute(conn, Q["node_delete"], {"node_id": node_id})
+            await execute(conn, Q["node_delete"], {"node_id": node_id})
             await _refresh_events(conn, {row[0] for row in released})
             return len(released)
 
@@ -613,7 +454,7 @@ class PostgresStore:
         self, handler: Handler, paused: bool, reason: str, now: int, announce: NewEvent | None
     ) -> bool:
         async def pause(conn: Conn) -> int | None:
-            changed = await _execute(
+            changed = await execute(
                 conn,
                 Q["handler_set_paused"],
                 {
@@ -628,11 +469,11 @@ class PostgresStore:
                 return None
             if handler.enabled:
                 waiting = "hold" if paused else "unhold"
-                moved = await _fetch(
+                moved = await fetch(
                     conn, Q[f"delivery_{waiting}_for_handler"], {"i_handler": handler.i_handler}
                 )
                 state = "held" if paused else "pending"
-                await _executemany(
+                await executemany(
                     conn,
                     Q["transition_insert"],
                     [transition_row(row[1], row[0], state, now, reason) for row in moved],
@@ -640,8 +481,8 @@ class PostgresStore:
                 await _refresh_events(conn, {row[1] for row in moved})
             if announce is None:
                 return 0
-            row = await _fetchrow(conn, Q["event_insert"], new_event_params(announce, now))
-            await _execute(conn, Q["transition_insert"], created_transition(int(row[0]), now))
+            row = await fetchrow(conn, Q["event_insert"], new_event_params(announce, now))
+            await execute(conn, Q["transition_insert"], created_transition(int(row[0]), now))
             return int(row[0])
 
         announced = await self._transaction(pause)
@@ -655,20 +496,20 @@ class PostgresStore:
 
     async def deliveries_reopen(self, ids: Sequence[int], now: int, reason: str) -> int:
         async def reopen(conn: Conn) -> int:
-            reopened = await _fetch(conn, Q["delivery_reopen"], {"ids": list(ids), "now": now})
+            reopened = await fetch(conn, Q["delivery_reopen"], {"ids": list(ids), "now": now})
             if not reopened:
                 return 0
             transitions = [transition_row(r[1], r[0], "pending", now, reason) for r in reopened]
             ordered = [(r[2], r[3]) for r in reopened if r[3] is not None]
             if ordered:
                 await _lock_keys(conn, ordered)
-                queued = await _fetch(
+                queued = await fetch(
                     conn, Q["delivery_queue_behind_key"], {"ids": [r[0] for r in reopened]}
                 )
                 transitions += [
                     transition_row(r[1], r[0], "waiting", now, WAITING_REASON) for r in queued
                 ]
-            await _executemany(conn, Q["transition_insert"], transitions)
+            await executemany(conn, Q["transition_insert"], transitions)
             await _refresh_events(conn, {r[1] for r in reopened})
             return len(reopened)
 
@@ -685,15 +526,15 @@ class PostgresStore:
         key = {"i_event": i_event, "i_env": i_env, "now": now}
 
         async def cancel(conn: Conn) -> int:
-            if await _fetchrow(conn, Q["event_cancel_scheduled"], key):
-                await _execute(
+            if await fetchrow(conn, Q["event_cancel_scheduled"], key):
+                await execute(
                     conn,
                     Q["transition_insert"],
                     transition_row(i_event, None, "cancelled", now, reason),
                 )
                 return 1
-            cancelled = await _fetch(conn, Q["delivery_cancel_for_event"], key)
-            await _executemany(
+            cancelled = await fetch(conn, Q["delivery_cancel_for_event"], key)
+            await executemany(
                 conn,
                 Q["transition_insert"],
                 [transition_row(i_event, r[0], "cancelled", now, reason) for r in cancelled],
@@ -710,15 +551,15 @@ class PostgresStore:
         key = {"i_event": i_event, "i_env": i_env, "start_at": start_at}
 
         async def reschedule(conn: Conn) -> bool:
-            if not await _fetchrow(conn, Q["event_reschedule_scheduled"], key):
-                unfinished, other = await _fetchrow(
+            if not await fetchrow(conn, Q["event_reschedule_scheduled"], key):
+                unfinished, other = await fetchrow(
                     conn, Q["event_count_unfinished_deliveries"], key
                 )
                 if not unfinished or other:
                     return False
-                await _execute(conn, Q["event_reschedule_dispatched"], key)
-                await _execute(conn, Q["delivery_reschedule_for_event"], key)
-            await _execute(
+                await execute(conn, Q["event_reschedule_dispatched"], key)
+                await execute(conn, Q["delivery_reschedule_for_event"], key)
+            await execute(
                 conn,
                 Q["transition_insert"],
                 transition_row(i_event, None, "rescheduled", now, reason),
@@ -746,20 +587,20 @@ class PostgresStore:
         query = Q[f"copy_write_{table}"]
 
         async def write(conn: Conn) -> None:
-            await _executemany(conn, query, rows)
+            await executemany(conn, query, rows)
 
         await self._transaction(write)
 
     async def copy_finish(self) -> None:
         reset = PG_ONLY["identity_sequences_reset"]
-        await self._with_connection(lambda conn: _fetch(conn, reset, {}))
+        await self._db.run(lambda conn: fetch(conn, reset, {}))
 
 
 async def _lock_keys(conn: Conn, keys: Iterable[tuple[int, str | None]]) -> None:
     """Take the ordering keys' locks in one order, so that two transactions
     never wait for each other in a circle."""
     for i_handler, order_key in sorted({(h, k) for h, k in keys if k is not None}):
-        await _fetchrow(
+        await fetchrow(
             conn, PG_ONLY["ordering_key_lock"], {"i_handler": i_handler, "order_key": order_key}
         )
 
@@ -767,8 +608,8 @@ async def _lock_keys(conn: Conn, keys: Iterable[tuple[int, str | None]]) -> None
 async def _fan_out(conn: Conn, event_ids: list[int], now: int) -> None:
     """Deliveries for due events, then ordering and "latest only" rules."""
     ids = {"ids": event_ids, "now": now}
-    created = [tuple(r) for r in await _fetch(conn, Q["delivery_fan_out"], ids)]
-    unrouted = {row[0] for row in await _fetch(conn, Q["event_mark_unrouted"], ids)}
+    created = [tuple(r) for r in await fetch(conn, Q["delivery_fan_out"], ids)]
+    unrouted = {row[0] for row in await fetch(conn, Q["event_mark_unrouted"], ids)}
     transitions = [
         transition_row(i_event, None, "unrouted", now, "no enabled handler is subscribed")
         for i_event in unrouted
@@ -778,17 +619,17 @@ async def _fan_out(conn: Conn, event_ids: list[int], now: int) -> None:
     ordered = [(r[2], r[5]) for r in created if r[5] is not None]
     if ordered:
         await _lock_keys(conn, ordered)
-        for i_delivery, i_event in await _fetch(conn, Q["delivery_queue_behind_key"], new_ids):
+        for i_delivery, i_event in await fetch(conn, Q["delivery_queue_behind_key"], new_ids):
             transitions.append(transition_row(i_event, i_delivery, "waiting", now, WAITING_REASON))
     touched = set(event_ids) - unrouted
     if any(r[4] is not None for r in created):
-        superseded = await _fetch(conn, Q["delivery_supersede_older"], new_ids)
+        superseded = await fetch(conn, Q["delivery_supersede_older"], new_ids)
         transitions += [
             transition_row(r[1], r[0], "superseded", now, SUPERSEDED_REASON) for r in superseded
         ]
         touched |= {r[1] for r in superseded}
         touched |= await _promote_keys(conn, [(r[2], r[3]) for r in superseded if r[3]], now)
-    await _executemany(conn, Q["transition_insert"], transitions)
+    await executemany(conn, Q["transition_insert"], transitions)
     await _refresh_events(conn, touched)
 
 
@@ -798,13 +639,13 @@ async def _promote_keys(conn: Conn, finished: list[tuple[int, str | None]], now:
     await _lock_keys(conn, keys)
     touched: set[int] = set()
     for i_handler, order_key in keys:
-        row = await _fetchrow(
+        row = await fetchrow(
             conn,
             Q["delivery_promote_next_of_key"],
             {"i_handler": i_handler, "order_key": order_key, "now": now},
         )
         if row is not None:
-            await _execute(
+            await execute(
                 conn,
                 Q["transition_insert"],
                 transition_row(row[1], row[0], "pending", now, PROMOTED_REASON),
@@ -815,7 +656,7 @@ async def _promote_keys(conn: Conn, finished: list[tuple[int, str | None]], now:
 
 async def _refresh_events(conn: Conn, event_ids: set[int]) -> None:
     if event_ids:
-        await _execute(conn, Q["event_refresh_state"], {"ids": sorted(event_ids)})
+        await execute(conn, Q["event_refresh_state"], {"ids": sorted(event_ids)})
 
 
 async def _note_handler_health(
@@ -824,10 +665,10 @@ async def _note_handler_health(
     """Track how long each handler has been failing, for automatic pause."""
     answered, failing = split_by_health(outcomes)
     for i_handler in sorted(answered):
-        await _execute(conn, Q["handler_note_success"], {"i_handler": i_handler})
+        await execute(conn, Q["handler_note_success"], {"i_handler": i_handler})
     health = []
     for i_handler, first_failure in sorted(failing.items()):
-        row = await _fetchrow(
+        row = await fetchrow(
             conn, Q["handler_note_failure"], {"i_handler": i_handler, "at": first_failure}
         )
         if row is not None:

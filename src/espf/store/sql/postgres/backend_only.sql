@@ -46,6 +46,19 @@ FROM attempts;
 SELECT pg_advisory_xact_lock(hashtext('espf.ids.' || :table_name::text || '.'
                                       || coalesce(current_schema(), '')));
 
+-- A claim whose COMMIT was sent but whose answer never came (the connection
+-- died) may have committed: its deliveries would sit in flight under a live
+-- node that never received them, and no rescue would ever touch them. The
+-- next claim of that node hands them back first; they were never sent, so
+-- no attempt is counted. (claimed_at is the `now` of the lost claim.)
+-- name: delivery_release_lost_claim
+UPDATE deliveries SET
+    state = CASE WHEN (SELECT NOT h.enabled OR h.paused FROM handlers h
+                       WHERE h.i_handler = deliveries.i_handler)
+                 THEN 'held' ELSE 'pending' END,
+    next_at = :now, claimed_by = NULL, claimed_at = NULL
+WHERE state = 'in_flight' AND claimed_by = :node_id AND claimed_at = :claimed_at;
+
 -- Requests with the same Idempotency-Key wait for each other here, until commit.
 -- name: idempotency_key_lock
 SELECT pg_advisory_xact_lock(hashtext('espf.idempotency.' || (:i_env::bigint)::text || '.' || :key));
