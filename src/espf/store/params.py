@@ -8,8 +8,10 @@ from typing import Any
 import orjson
 
 from espf.domain import (
+    AccountRef,
     AttemptOutcome,
     DeliveryState,
+    EventFilter,
     Handler,
     HandlerSettings,
     Idempotency,
@@ -178,6 +180,7 @@ def new_event_params(event: NewEvent, now: int) -> dict[str, Any]:
         "variables": event.variables_json,
         "start_at": event.start_at,
         "coalesce_key": event.coalesce_key,
+        "created_by": event.created_by,
         "now": now,
     }
 
@@ -191,6 +194,37 @@ def idempotent_repeat(idem: Idempotency, stored_hash: str, i_event: int) -> int:
             code="idempotency_key_reused",
         )
     return i_event
+
+
+def event_filter_params(event_filter: EventFilter) -> dict[str, Any]:
+    name, value = event_filter.variable or (None, None)
+    return {
+        "i_env": event_filter.i_env,
+        "event_type": event_filter.event_type,
+        "state": event_filter.state.value if event_filter.state else None,
+        "before": event_filter.before_i_event,
+        "var_name": name,
+        "var_value": value,
+        "created_from": event_filter.created_from,
+        "created_to": event_filter.created_to,
+        "created_by": event_filter.created_by,
+        "limit": event_filter.limit,
+    }
+
+
+def account_status_params(i_env: int, account: AccountRef, group: str | None) -> dict[str, Any]:
+    return {
+        "i_env": i_env,
+        "account_kind": account.kind.value,
+        "account": account.key,
+        "service_group": group,
+    }
+
+
+def deleted_handler_name(handler: Handler) -> str:
+    """What a deleted handler is called in the history of its deliveries.
+    Live names have no spaces, so this never takes a live handler's name."""
+    return f"{handler.name} (deleted #{handler.i_handler})"
 
 
 def replay_params(replay: ReplayFilter) -> dict[str, Any]:

@@ -32,3 +32,14 @@ UNION ALL
 SELECT setval(pg_get_serial_sequence('attempts', 'i_attempt'), coalesce(max(i_attempt), 0) + 1,
               false)
 FROM attempts;
+
+-- Serialises changes to an environment's users (the last administrator is
+-- never deleted or demoted), held until the transaction ends.
+-- name: environment_lock
+SELECT 1 FROM environments WHERE i_env = :i_env FOR UPDATE;
+
+-- Taken before deleting a handler: a fan-out inserting a delivery for it
+-- holds a key-share lock on the row (its foreign key), so the deletion waits
+-- for it and then sees the new delivery.
+-- name: handler_lock
+SELECT 1 FROM handlers WHERE i_handler = :i_handler FOR UPDATE;

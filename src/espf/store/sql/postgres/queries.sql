@@ -33,14 +33,34 @@ WHERE :i_env::bigint IS NULL OR i_env = :i_env ORDER BY i_user;
 -- name: user_count
 SELECT count(*) FROM api_users;
 
+-- An environment always keeps an administrator: the last one is not deleted.
+-- The store locks the environment's row first (backend_only.sql), so that two
+-- administrators deleting each other at once cannot both succeed.
+-- name: user_delete
+DELETE FROM api_users
+WHERE i_env = :i_env AND login = :login
+  AND (role <> 'admin'
+       OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
+RETURNING i_user;
+
+-- name: user_set_role
+UPDATE api_users SET role = :role
+WHERE i_env = :i_env AND login = :login
+  AND (:role::text = 'admin' OR role <> 'admin'
+       OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
+RETURNING i_user, i_env, login, password_hash, role;
+
 -- name: event_type_insert_builtin
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
 VALUES (:i_event_type, :name, true, :now)
 ON CONFLICT DO NOTHING;
 
+-- Deleted types' ids count too: an id is never given twice.
 -- name: event_type_next_custom_id
-SELECT greatest(:first_custom_id::bigint, coalesce(max(i_event_type) + 1, 0)) FROM event_types
-WHERE i_event_type >= :first_custom_id;
+SELECT greatest(:first_custom_id::bigint, coalesce(max(i_event_type) + 1, 0)) FROM (
+    SELECT i_event_type FROM event_types WHERE i_event_type >= :first_custom_id
+    UNION ALL
+    SELECT i_event_type FROM deleted_event_types) AS ids;
 
 -- name: event_type_insert_custom
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
@@ -52,6 +72,26 @@ SELECT i_event_type, name, builtin FROM event_types WHERE name = :name;
 
 -- name: event_type_list
 SELECT i_event_type, name, builtin FROM event_types ORDER BY i_event_type;
+
+-- Subscriptions are checked here; events (and a subscription committed
+-- meanwhile) by the foreign keys, which the store turns into "in use".
+-- name: event_type_delete_unused
+DELETE FROM event_types
+WHERE i_event_type = :i_event_type AND NOT builtin
+  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.i_event_type = :i_event_type)
+RETURNING i_event_type, name, builtin;
+
+-- name: event_type_retire
+INSERT INTO deleted_event_types (i_event_type, name, deleted_at)
+VALUES (:i_event_type, :name, :now);
+
+-- name: event_type_subscribers
+SELECT h.i_env, h.name FROM subscriptions s JOIN handlers h ON h.i_handler = s.i_handler
+WHERE s.i_event_type = :i_event_type ORDER BY h.i_env, h.name;
+
+-- name: event_type_event_counts
+SELECT count(*) FILTER (WHERE i_env = :i_env), count(*) FILTER (WHERE i_env <> :i_env)
+FROM events WHERE i_event_type = :i_event_type;
 
 -- name: handler_insert
 INSERT INTO handlers (i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
@@ -69,12 +109,27 @@ WHERE i_handler = :i_handler;
 -- name: handler_get
 SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
        auth_token, auth_header, timeout_s
-FROM handlers WHERE i_env = :i_env AND name = :name;
+FROM handlers WHERE i_env = :i_env AND name = :name AND deleted_at IS NULL;
 
 -- name: handler_list
 SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
        auth_token, auth_header, timeout_s
-FROM handlers WHERE :i_env::bigint IS NULL OR i_env = :i_env ORDER BY i_env, name;
+FROM handlers WHERE (:i_env::bigint IS NULL OR i_env = :i_env) AND deleted_at IS NULL
+ORDER BY i_env, name;
+
+-- name: handler_count_unfinished
+SELECT count(*) FROM deliveries
+WHERE i_handler = :i_handler AND state IN ('pending', 'in_flight', 'held', 'waiting');
+
+-- name: subscription_delete_all
+DELETE FROM subscriptions WHERE i_handler = :i_handler;
+
+-- Deleting keeps the row for the history of its finished deliveries, under a
+-- name no live handler can have, and wipes its secrets.
+-- name: handler_mark_deleted
+UPDATE handlers SET deleted_at = :now, updated_at = :now, enabled = false, name = :deleted_name,
+    password = NULL, auth_token = NULL, signing_secrets = NULL, tls_client_key = NULL
+WHERE i_handler = :i_handler AND deleted_at IS NULL;
 
 -- A disabled handler's waiting deliveries are held, not dropped, and come back
 -- when it is enabled again.
@@ -105,22 +160,28 @@ WHERE s.i_handler = :i_handler ORDER BY t.i_event_type;
 -- transaction: PostgreSQL serialises the commits of notifying transactions,
 -- which would give up the group commit that concurrent inserts get.
 -- name: event_insert
-INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state)
-VALUES (:i_env, :i_event_type, :variables, :start_at, :now, 'scheduled')
+INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, created_by)
+VALUES (:i_env, :i_event_type, :variables, :start_at, :now, 'scheduled', :created_by)
 RETURNING i_event;
 
 -- name: event_get
-SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE e.i_event = :i_event AND (:i_env::bigint IS NULL OR e.i_env = :i_env);
 
 -- name: event_list
-SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE (:i_env::bigint IS NULL OR e.i_env = :i_env)
   AND (:event_type::text IS NULL OR t.name = :event_type)
   AND (:state::text IS NULL OR e.state = :state)
   AND (:before::bigint IS NULL OR e.i_event < :before)
+  AND (:var_name::text IS NULL OR e.variables::json ->> :var_name = :var_value::text)
+  AND (:created_from::bigint IS NULL OR e.created_at >= :created_from)
+  AND (:created_to::bigint IS NULL OR e.created_at < :created_to)
+  AND (:created_by::bigint IS NULL OR e.created_by = :created_by)
 ORDER BY e.i_event DESC LIMIT :limit;
 
 -- name: event_count_by_state
@@ -266,6 +327,37 @@ WHERE state = 'in_flight' AND claimed_by = :node_id;
 -- name: node_delete
 DELETE FROM nodes WHERE node_id = :node_id;
 
+
+-- Provisioning status of accounts: the history keeps every report, the
+-- current table points at the latest one per service group (greatest: of two
+-- reports racing, the later one stays current whichever commits last).
+-- name: account_status_insert
+INSERT INTO account_status_history (i_env, account_kind, account, service_group, status, message,
+                                    reported_at, reported_by)
+VALUES (:i_env, :account_kind, :account, :service_group, :status, :message, :now, :reported_by)
+RETURNING i_status_change, service_group, status, message, reported_at, reported_by;
+
+-- name: account_status_set_current
+INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
+VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change)
+ON CONFLICT (i_env, account_kind, account, service_group)
+DO UPDATE SET i_status_change = greatest(account_statuses.i_status_change,
+                                         excluded.i_status_change);
+
+-- name: account_status_current
+SELECT h.i_status_change, h.service_group, h.status, h.message, h.reported_at, h.reported_by
+FROM account_statuses c
+JOIN account_status_history h ON h.i_status_change = c.i_status_change
+WHERE c.i_env = :i_env AND c.account_kind = :account_kind AND c.account = :account
+ORDER BY h.service_group;
+
+-- name: account_status_history
+SELECT i_status_change, service_group, status, message, reported_at, reported_by
+FROM account_status_history
+WHERE i_env = :i_env AND account_kind = :account_kind AND account = :account
+  AND (:service_group::text IS NULL OR service_group = :service_group)
+  AND (:before::bigint IS NULL OR i_status_change < :before)
+ORDER BY i_status_change DESC LIMIT :limit;
 
 -- Copying a whole database (espf copy, see espf/copy.py): every table is read
 -- in pages ordered by its key (the first column; :after is the last key of
