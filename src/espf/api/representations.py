@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from espf.clock import format_ms
+from espf.config import mask_url_password
 from espf.domain import (
     AccountKind,
     AccountRef,
@@ -97,7 +98,8 @@ def handler_json(handler: Handler) -> dict[str, Any]:
         "paused_since": _time(handler.paused_at),
         "paused_reason": handler.paused_reason,
         "failing_since": _time(handler.failing_since),
-        "url": handler.url,
+        # A password written into the URL (https://user:pass@host) is a secret too.
+        "url": mask_url_password(handler.url),
         "auth": handler.auth_method.value,
         "login": handler.login,
         "password": MASK if handler.password else None,

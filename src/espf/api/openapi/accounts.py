@@ -44,6 +44,7 @@ STATUS_BODY = obj(
     },
     ("status", "group"),
 )
+EXAMPLE = {"status": "OK", "group": "VoIP", "message": "SIP account provisioned"}
 I_ACCOUNT = {
     "name": "i_account",
     "in": "path",
@@ -125,8 +126,11 @@ def _path_item(
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": STATUS_BODY},
-                    "application/x-www-form-urlencoded": {"schema": STATUS_BODY},
+                    "application/json": {"schema": STATUS_BODY, "example": EXAMPLE},
+                    "application/x-www-form-urlencoded": {
+                        "schema": STATUS_BODY,
+                        "example": EXAMPLE,
+                    },
                 },
             },
             "responses": {

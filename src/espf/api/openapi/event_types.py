@@ -31,6 +31,7 @@ PATHS = {
                 "The type is visible to every environment."
             ),
             body=obj({"name": NAME}, ("name",)),
+            example={"name": "Custom/Holiday"},
             answer_schema=ref("EventType"),
             errors={409: "A type of that name exists."},
         )
@@ -56,6 +57,7 @@ PATHS = {
                 404: "No such event type.",
                 409: "It is built in, or in use.",
             },
+            example={"name": "Custom/Holiday"},
         )
     ),
 }

@@ -72,6 +72,11 @@ def _event_create() -> dict[str, Any]:
             409: "The Idempotency-Key was used before for a different request.",
         },
         answer_description="Committed",
+        example={
+            "event_type": "Custom/NextMonth",
+            "variables": {"i_account": 541},
+            "start_time": "2030-03-01 00:00:00",
+        },
     )
     op["parameters"] = [
         {
@@ -95,6 +100,7 @@ def _event_get() -> dict[str, Any]:
         answer_schema=ref("EventDetail"),
         roles=(ADMIN, PRODUCER),
         errors={404: "No such event in the caller's environment (or, for a producer, of its own)."},
+        example={"i_event": 1},
     )
 
 
@@ -130,6 +136,7 @@ def _event_list() -> dict[str, Any]:
         ),
         roles=(ADMIN, PRODUCER),
         errors={404: "The event_type filter names no existing type."},
+        example={"event_type": "Custom/NextMonth", "variable": "i_account=541", "limit": 50},
     )
 
 
@@ -142,6 +149,7 @@ def _event_cancel() -> dict[str, Any]:
         body=obj({"i_event": I_EVENT, "reason": string("Why, for the history", 500)}, ("i_event",)),
         answer_schema=ref("EventDetail"),
         errors={404: "No such event.", 409: "Nothing of the event is left to cancel."},
+        example={"i_event": 2, "reason": "the customer left"},
     )
 
 
@@ -154,6 +162,7 @@ def _event_reschedule() -> dict[str, Any]:
         body=obj({"i_event": I_EVENT, "start_time": START_TIME}, ("i_event", "start_time")),
         answer_schema=ref("EventDetail"),
         errors={404: "No such event.", 409: "A delivery of it is in flight or done."},
+        example={"i_event": 1, "start_time": "2030-03-01 00:00:00"},
     )
 
 
@@ -189,6 +198,7 @@ def _event_replay() -> dict[str, Any]:
             ]
         },
         errors={404: "The handler or event type filter names nothing that exists."},
+        example={"handler": "EventSender", "states": ["failed"], "dry_run": True},
     )
 
 
@@ -212,6 +222,7 @@ def _delivery_retry() -> dict[str, Any]:
             404: "No such delivery.",
             409: "It is in flight, held, waiting behind its key, or its handler was deleted.",
         },
+        example={"i_delivery": 1},
     )
 
 
@@ -219,8 +230,8 @@ PATHS = {
     "/espf/v1/event/create": post(_event_create()),
     "/espf/v1/event/get": post(_event_get()),
     "/espf/v1/event/list": post(_event_list()),
-    "/espf/v1/event/cancel": post(_event_cancel()),
     "/espf/v1/event/reschedule": post(_event_reschedule()),
+    "/espf/v1/event/cancel": post(_event_cancel()),
     "/espf/v1/event/replay": post(_event_replay()),
     "/espf/v1/delivery/retry": post(_delivery_retry()),
 }

@@ -100,7 +100,12 @@ def _settings(creating: bool) -> dict[str, Schema]:
 
 
 def _by_name(
-    operation_id: str, summary: str, description: str, answer_schema: Schema, errors: dict[int, str]
+    operation_id: str,
+    summary: str,
+    description: str,
+    answer_schema: Schema,
+    errors: dict[int, str],
+    example: str = "EventSender",
 ) -> dict[str, Any]:
     return operation(
         operation_id=operation_id,
@@ -110,6 +115,7 @@ def _by_name(
         body=obj({"name": NAME}, ("name",)),
         answer_schema=answer_schema,
         errors=errors,
+        example={"name": example},
     )
 
 
@@ -125,6 +131,7 @@ def _type_change(
             {"name": NAME, "event_type": string("e.g. Custom/NextMonth", MAX_TYPE_LENGTH)},
             ("name", "event_type"),
         ),
+        example={"name": "EventSender", "event_type": "Account/New"},
         answer_schema=answer(
             {
                 "handler": string(),
@@ -152,6 +159,13 @@ PATHS = {
                 f"false, and subscribed to nothing yet. {SECRETS_NOTE}"
             ),
             body=obj(_settings(True), ("name", "url")),
+            example={
+                "name": "Backup",
+                "url": "https://backup.example.com/espf",
+                "login": "espf",
+                "password": "s3cret-password",
+                "retry": {"max_attempts": 10},
+            },
             answer_schema=ref("Handler"),
             errors={409: "A handler of that name exists in the environment."},
         )
@@ -175,6 +189,7 @@ PATHS = {
                 f"retry and tls change field by field. {SECRETS_NOTE}"
             ),
             body=obj(_settings(False), ("name",)),
+            example={"name": "EventSender", "timeout": 60},
             answer_schema=ref("Handler"),
             errors=NO_HANDLER,
         )
@@ -199,6 +214,7 @@ PATHS = {
                 **NO_HANDLER,
                 409: "It has deliveries not finished (pending, in flight, held, waiting).",
             },
+            example="Retired",
         )
     ),
     "/espf/v1/handler/enable": post(

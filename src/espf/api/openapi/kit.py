@@ -143,8 +143,11 @@ def json_response(schema: Schema, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def json_body(schema: Schema, required: bool = True) -> dict[str, Any]:
-    return {"required": required, "content": {"application/json": {"schema": schema}}}
+def json_body(schema: Schema, required: bool = True, example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"required": required, "content": {"application/json": media}}
 
 
 ADMIN = "admin"
@@ -163,6 +166,7 @@ def operation(
     roles: tuple[str, ...] = (ADMIN,),
     errors: dict[int, str] | None = None,
     answer_description: str = "Done",
+    example: Any = None,
 ) -> dict[str, Any]:
     """One API method. Every method may answer 400, 401, 413, 429 and 503;
     ``errors`` adds the others with what they mean for this method."""
@@ -182,7 +186,7 @@ def operation(
         },
     }
     if body is not None:
-        result["requestBody"] = json_body(body, body_required)
+        result["requestBody"] = json_body(body, body_required, example)
     return result
 
 

@@ -35,6 +35,7 @@ PATHS = {
             ),
             answer_schema=ref("User"),
             errors={409: "The login is taken (in any environment)."},
+            example={"login": "billing", "password": "billing-password", "role": "producer"},
         )
     ),
     "/espf/v1/user/list": post(
@@ -62,6 +63,7 @@ PATHS = {
                 {"login": string(), "deleted": {"type": "boolean", "const": True}}
             ),
             errors={404: NO_USER, 409: "It is the caller itself, or the last administrator."},
+            example={"login": "retired"},
         )
     ),
     "/espf/v1/user/set_role": post(
@@ -76,6 +78,7 @@ PATHS = {
                 404: NO_USER,
                 409: "It is the caller itself, or the last administrator would go.",
             },
+            example={"login": "billing", "role": "admin"},
         )
     ),
 }
