@@ -146,9 +146,16 @@ class Service:
         self, i_env: int, login: str, password: str, role: Role = Role.ADMIN
     ) -> ApiUser:
         login = login.strip()
-        if not login or ":" in login or any(ch.isspace() for ch in login):
+        if (
+            not login
+            or ":" in login
+            or any(ch.isspace() for ch in login)
+            or not login.isprintable()
+            or len(login) > 100
+        ):
             raise BadRequest(
-                f"login {login!r} is not valid: it must be non-empty, without ':' or spaces"
+                f"login {login!r} is not valid: 1 to 100 printable characters, "
+                "without ':' or spaces"
             )
         if len(password) < 8:
             raise BadRequest("password must be at least 8 characters long")
