@@ -521,7 +521,9 @@ class Service:
     async def event_page(self, event_filter: EventFilter) -> EventPage:
         """One page, newest first, and where the next one starts."""
         if event_filter.event_type is not None:
-            await self.type_get(event_filter.event_type)  # 404 for a misspelt type
+            # 404 for a misspelt type rather than an empty page; spaces trimmed.
+            known = await self.type_get(event_filter.event_type)
+            event_filter = replace(event_filter, event_type=known.name)
         found = await self.event_list(replace(event_filter, limit=event_filter.limit + 1))
         events = found[: event_filter.limit]
         more = len(found) > event_filter.limit

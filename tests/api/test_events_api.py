@@ -92,6 +92,7 @@ def test_list_filters(api: Api) -> None:
     assert ids_of(api.ok("event/list", {"from": "2023-11-14 22:14:00"})) == [later]
     assert later not in ids_of(api.ok("event/list", {"to": "2023-11-14 22:14:00"}))
     assert len(ids_of(api.ok("event/list", {"event_type": CUSTOM_TYPE}))) == 3
+    assert len(ids_of(api.ok("event/list", {"event_type": f" {CUSTOM_TYPE} "}))) == 3
 
 
 def test_list_errors(api: Api) -> None:
