@@ -155,6 +155,10 @@ def test_cancel_reschedule_and_replay(api: Api) -> None:
 def test_create_errors(api: Api) -> None:
     api.error("event/create", {"event_type": "Custom/Nope"}, 404, "unknown_event_type")
     api.error("event/create", {"event_type": CUSTOM_TYPE, "extra": 1}, 400, "unknown_field")
+    nul = {"event_type": CUSTOM_TYPE, "variables": {"note": ["a\x00b"]}}
+    api.error("event/create", nul, 400, "invalid_field")
+    # The six characters \u0000 are no NUL: accepted.
+    api.ok("event/create", {"event_type": CUSTOM_TYPE, "variables": {"path": "C:\\u0000"}})
     response = api.client.post("/espf/v1/event/create", content=b"{not json", auth=ADMIN3)
     expect_error(response, 400, "malformed_json")
 
