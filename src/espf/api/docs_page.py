@@ -8,6 +8,7 @@ each method that sends the request with credentials typed into the page.
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
@@ -36,10 +37,10 @@ def render_docs_page(document: dict[str, Any]) -> str:
         f"<header><h1>{escape(info['title'])} API {escape(info['version'])}</h1>",
         "<a href='/doc/api/openapi.json'>OpenAPI document (JSON)</a></header><main>",
         _paragraphs(info["description"]),
-        "<div id='credentials' hidden><strong>Try it</strong>: login "
+        "<form id='credentials' hidden><strong>Try it</strong>: login "
         "<input id='login' autocomplete='username'> password "
         "<input id='password' type='password' autocomplete='current-password'> "
-        "(kept in this page only)</div>",
+        "(kept in this page only)</form>",
         "<nav><ul>",
         *(f"<li><a href='#tag-{_anchor(tag)}'>{escape(tag)}</a></li>" for tag in by_tag),
         "<li><a href='#schemas'>schemas</a></li></ul></nav>",
@@ -84,13 +85,14 @@ def _operation(
     example: Any = None
     if body is not None:
         media = body["content"]
-        schema = next(iter(media.values()))["schema"]
+        first = next(iter(media.values()))
+        schema = first["schema"]
         assert isinstance(schema, dict)
         kinds = ", ".join(f"<code>{escape(m)}</code>" for m in media)
         needed = "required" if body.get("required") else "optional"
         out.append(f"<h4>Request body ({kinds}, {needed})</h4>")
         out.append(_schema_block(schema))
-        example = _example(schema, schemas)
+        example = first.get("example", _example(schema, schemas))
     out.append("<h4>Answers</h4><table><tr><th>status</th><th>meaning</th><th>body</th></tr>")
     for status, response in op["responses"].items():
         content = response.get("content", {})
@@ -102,6 +104,10 @@ def _operation(
             f"<td>{shown}</td></tr>"
         )
     out.append("</table>")
+    success = op["responses"].get("200", {}).get("content", {}).get("application/json")
+    if success is not None and "properties" in success["schema"]:
+        out.append("<h4>Answer 200</h4>")
+        out.append(_schema_block(success["schema"]))
     if example is not None:
         out.append(
             "<template class='example'>"
@@ -190,7 +196,12 @@ def _example(schema: Schema, schemas: dict[str, Schema]) -> Any:
 
 
 def _paragraphs(text: str) -> str:
-    return "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if p.strip())
+    return "".join(f"<p>{_inline(p)}</p>" for p in text.split("\n\n") if p.strip())
+
+
+def _inline(text: str) -> str:
+    """Escaped text, with `code` spans of the document's Markdown as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
 def _anchor(text: str) -> str:

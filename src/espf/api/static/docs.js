@@ -5,6 +5,7 @@
 document.addEventListener("DOMContentLoaded", () => {
   const credentials = document.getElementById("credentials");
   credentials.hidden = false;
+  credentials.addEventListener("submit", (event) => event.preventDefault());
   const authHeader = () => {
     const login = document.getElementById("login").value;
     const password = document.getElementById("password").value;
