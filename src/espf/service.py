@@ -386,26 +386,30 @@ class Service:
                 request_hash=request_fingerprint(event_type.name, request),
                 not_before=now - int(self.settings.idempotency_window_s * 1000),
             )
-        new_event = NewEvent(
-            i_env=i_env,
-            i_event_type=event_type.i_event_type,
-            variables_json=request.variables_json,
-            start_at=start_at,
-            coalesce_key=coalesce_key(
-                event_type.name, event_type.i_event_type, request.variables_json
-            ),
-            idempotency=idempotency,
-            created_by=created_by,
-        )
+        def new_event(event_type: EventType) -> NewEvent:
+            return NewEvent(
+                i_env=i_env,
+                i_event_type=event_type.i_event_type,
+                variables_json=request.variables_json,
+                start_at=start_at,
+                coalesce_key=coalesce_key(
+                    event_type.name, event_type.i_event_type, request.variables_json
+                ),
+                idempotency=idempotency,
+                created_by=created_by,
+            )
+
         try:
-            i_event = await self.store.event_insert(new_event, now)
+            i_event = await self.store.event_insert(new_event(event_type), now)
         except NotFound:
-            # Deleted by another process since we cached it.
+            # Another process deleted the type since we cached it, and may
+            # have created it again under a new id: look it up afresh (a
+            # NotFound from there is the answer) and try once more.
             self._types_by_name.pop(event_type.name, None)
-            raise NotFound(
-                f"event type {event_type.name!r} does not exist any more",
-                code="unknown_event_type",
-            ) from None
+            fresh = await self.type_get(event_type.name)
+            if fresh.i_event_type == event_type.i_event_type:
+                raise
+            i_event = await self.store.event_insert(new_event(fresh), now)
         for listener in self.event_listeners:
             listener(start_at)
         return i_event

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import orjson
 import pytest
 
+from espf.config import load_settings
 from espf.domain import (
     AccountKind,
     AccountRef,
@@ -22,6 +24,7 @@ from espf.domain import (
     TlsSettings,
 )
 from espf.errors import NotFound
+from espf.service import Service
 from espf.store import Store
 
 NOW = 1_700_000_000_000
@@ -49,8 +52,6 @@ async def envs(store: Store) -> Store:
 async def new_event(
     store: Store, i_env: int, type_id: int, created_by: int | None = None, **variables: object
 ) -> int:
-    import orjson
-
     return await store.event_insert(
         NewEvent(
             i_env=i_env,
@@ -198,3 +199,21 @@ async def test_account_status_current_and_history(envs: Store) -> None:
     assert [c.status for c in await store.account_status_current(4, by_i)] == [
         ProvisioningStatus.FAILED
     ]
+
+
+async def test_a_type_deleted_by_another_process_is_not_used_from_a_stale_cache(
+    envs: Store,
+) -> None:
+    here, elsewhere = (Service(envs, load_settings({})) for _ in range(2))
+    gone = await here.type_create("Custom/Gone")  # cached by `here`
+    await elsewhere.type_delete("Custom/Gone")
+    with pytest.raises(NotFound):
+        await here.event_create(3, {"event_type": "Custom/Gone"})
+
+    again = await here.type_create("Custom/Again")
+    await elsewhere.type_delete("Custom/Again")
+    recreated = await elsewhere.type_create("Custom/Again")
+    assert recreated.i_event_type not in (gone.i_event_type, again.i_event_type)
+    i_event = await here.event_create(3, {"event_type": "Custom/Again"})
+    event = await envs.event_get(i_event, 3)
+    assert event is not None and event.event_type == "Custom/Again"
