@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from dataclasses import dataclass, replace
+from typing import Any
 
 import orjson
 
@@ -37,27 +34,23 @@ from espf.domain import (
     Idempotency,
     NewEvent,
     ReplayFilter,
-    RetryOverrides,
     Role,
-    TlsSettings,
     Transition,
 )
 from espf.errors import BadRequest, Conflict, NotFound, Unauthorized
 from espf.event_request import EventRequest, parse_event_request
-from espf.names import normalize_custom_type_name, normalize_event_type_name
+from espf.handler_rules import (
+    HANDLER_SETTING_FIELDS,
+    MAX_HANDLER_TIMEOUT_S,
+    handler_name,
+    merge_settings,
+    validate_handler_settings,
+)
+from espf.names import VARIABLE_NAME, normalize_custom_type_name, normalize_event_type_name
 from espf.passwords import CredentialCache, generate_password, hash_password, verify_password
-from espf.retry import RetryPolicy
-from espf.retry_overrides import retry_policy_for
-from espf.signing import validate_signing_secret
 from espf.store import Store
 from espf.store.params import settings_of
 from espf.timeparse import parse_start_time
-
-# RFC 7230 token: what an HTTP header name may be made of.
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_AUTH_SCHEME = _HEADER_NAME
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-MAX_HANDLER_TIMEOUT_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +264,7 @@ class Service:
 
     # -- handlers -------------------------------------------------------------------------
     async def handler_create(self, i_env: int, name: str, settings: HandlerSettings) -> Handler:
-        name = _handler_name(name)
+        name = handler_name(name)
         await self._require_env(i_env)
         complete = replace(
             settings,
@@ -296,14 +289,14 @@ class Service:
         current = await self.handler_get(i_env, name)
         updates: dict[str, Any] = {
             field: value
-            for field in _HANDLER_SETTING_FIELDS
+            for field in HANDLER_SETTING_FIELDS
             if (value := getattr(changes, field)) is not None
         }
         # Retry and TLS settings change one by one, not as a whole.
         if changes.retry is not None:
-            updates["retry"] = _merge(current.retry, changes.retry)
+            updates["retry"] = merge_settings(current.retry, changes.retry)
         if changes.tls is not None:
-            updates["tls"] = _merge(current.tls, changes.tls)
+            updates["tls"] = merge_settings(current.tls, changes.tls)
         updated = replace(current, **updates)
         validate_handler_settings(settings_of(updated))
         return await self.store.handler_update(updated, self.clock.now_ms())
@@ -386,6 +379,7 @@ class Service:
                 request_hash=request_fingerprint(event_type.name, request),
                 not_before=now - int(self.settings.idempotency_window_s * 1000),
             )
+
         def new_event(event_type: EventType) -> NewEvent:
             return NewEvent(
                 i_env=i_env,
@@ -619,7 +613,7 @@ MAX_IDEMPOTENCY_KEY = 200
 def parse_variable_filter(text: str) -> tuple[str, str]:
     """``i_account=541`` -> ("i_account", "541")."""
     name, separator, value = text.partition("=")
-    if not separator or not _VARIABLE_NAME.match(name.strip()):
+    if not separator or not VARIABLE_NAME.match(name.strip()):
         raise BadRequest(
             f"variable filter {text!r} is not NAME=VALUE, e.g. i_account=541",
             code="invalid_filter",
@@ -646,88 +640,8 @@ def request_fingerprint(event_type: str, request: EventRequest) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _handler_name(raw: str) -> str:
-    name = raw.strip()
-    if not name or any(ch.isspace() or not ch.isprintable() for ch in name) or len(name) > 100:
-        raise BadRequest(
-            f"handler name {raw!r} is not valid: 1 to 100 characters, no spaces",
-            code="invalid_handler",
-        )
-    return name
-
-
-_HANDLER_SETTING_FIELDS = tuple(f.name for f in fields(HandlerSettings))
-
-_T = TypeVar("_T", RetryOverrides, TlsSettings)
-
-# An empty set of retry overrides given to handler_set: back to the default policy.
-RESET_RETRY = RetryOverrides()
-
-
-def _merge(current: _T, changes: _T) -> _T:
-    """``changes`` fields that are set replace those of ``current``. Retry
-    overrides go back to the default with ``RESET`` (see CLI --retry-default)."""
-    if changes == RESET_RETRY:
-        return current.__class__()
-    return replace(
-        current,
-        **{f.name: v for f in fields(changes) if (v := getattr(changes, f.name)) is not None},
-    )
-
-
-def validate_handler_settings(settings: HandlerSettings) -> None:
-    """Raise BadRequest naming the first setting that is wrong."""
-
-    def bad(message: str) -> BadRequest:
-        return BadRequest(message, code="invalid_handler")
-
-    if not settings.url:
-        raise bad("a handler needs --url, the Application's address (http:// or https://)")
-    parts = urlsplit(settings.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise bad(f"url {settings.url!r} is not an http:// or https:// address")
-    method = settings.auth_method
-    if method is AuthMethod.BASIC and not settings.login:
-        raise bad(
-            "basic auth (the default) needs --login and --password; "
-            "use --auth none to send no Authorization header"
-        )
-    if method is AuthMethod.BASIC and settings.login and ":" in settings.login:
-        raise bad("a basic auth login cannot contain ':'")
-    if method is AuthMethod.CUSTOM:
-        if not settings.auth_scheme or not _AUTH_SCHEME.match(settings.auth_scheme):
-            raise bad("custom auth needs --auth-scheme, one word such as 'Token'")
-        if not settings.auth_token or any(ch in "\r\n" for ch in settings.auth_token):
-            raise bad("custom auth needs --auth-token, on one line")
-    if method is AuthMethod.SIGNATURE:
-        if not settings.signing_secrets:
-            raise bad("signature auth needs --signing-secret (e.g. one made by 'espf secret')")
-        for secret in settings.signing_secrets:
-            validate_signing_secret(secret)
-    if settings.auth_header is not None and not _HEADER_NAME.match(settings.auth_header):
-        raise bad(f"auth header name {settings.auth_header!r} is not a valid HTTP header name")
-    timeout = settings.timeout_s
-    if timeout is not None and not 0 < timeout <= MAX_HANDLER_TIMEOUT_S:
-        raise bad(f"timeout must be more than 0 and at most {MAX_HANDLER_TIMEOUT_S:g} seconds")
-    if settings.auto_pause_after_s is not None and settings.auto_pause_after_s <= 0:
-        raise bad("auto-pause time must be more than 0 seconds")
-    if settings.order_key is not None and not _VARIABLE_NAME.match(settings.order_key):
-        raise bad(f"order key {settings.order_key!r} is not a variable name such as i_account")
-    if settings.retry is not None:
-        retry_policy_for(settings.retry, RetryPolicy())  # raises BadRequest if wrong
-    if settings.tls is not None:
-        for label, path in (
-            ("CA bundle", settings.tls.ca_file),
-            ("client certificate", settings.tls.client_cert),
-            ("client key", settings.tls.client_key),
-        ):
-            if path is not None and not os.path.isfile(path):
-                raise bad(f"TLS {label} {path!r} is not a readable file")
-        if settings.tls.client_key and not settings.tls.client_cert:
-            raise bad("a TLS client key needs its client certificate (--tls-client-cert)")
-
-
 __all__ = [
+    "MAX_HANDLER_TIMEOUT_S",
     "AccountStatusView",
     "Bootstrap",
     "Conflict",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from espf.api.json_input import Fields
 from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
+from espf.handler_rules import MAX_HANDLER_TIMEOUT_S
 from espf.retry import MAX_DELAY_S
 from espf.retry_overrides import MAX_RETRY_AGE_S, MAX_RETRY_ATTEMPTS, MAX_RETRY_FACTOR
-from espf.service import MAX_HANDLER_TIMEOUT_S
 
 SETTING_FIELDS = (
     "url",

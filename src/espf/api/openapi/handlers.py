@@ -27,10 +27,10 @@ from espf.api.openapi.kit import (
     string,
 )
 from espf.domain import AuthMethod
+from espf.handler_rules import MAX_HANDLER_TIMEOUT_S
 from espf.names import MAX_NAME_LENGTH as MAX_TYPE_LENGTH
 from espf.retry import MAX_DELAY_S
 from espf.retry_overrides import MAX_RETRY_AGE_S, MAX_RETRY_ATTEMPTS, MAX_RETRY_FACTOR
-from espf.service import MAX_HANDLER_TIMEOUT_S
 
 TAG = "handlers"
 NAME = string(
