@@ -126,6 +126,11 @@ DELETE FROM subscriptions WHERE i_handler = :i_handler;
 
 -- Deleting keeps the row for the history of its finished deliveries, under a
 -- name no live handler can have, and wipes its secrets.
+-- For the port of migration 0002 (see sql/sqlite/queries.sql): delivery_reopen
+-- and delivery_match_for_replay must skip deleted handlers (deleted_at IS
+-- NULL), and delivery_fan_out should lock the handler rows it reads (FOR
+-- SHARE OF h), so that a fan-out racing a deletion waits for it and then sees
+-- the handler disabled, instead of adding a delivery to a deleted handler.
 -- name: handler_mark_deleted
 UPDATE handlers SET deleted_at = :now, updated_at = :now, enabled = false, name = :deleted_name,
     password = NULL, auth_token = NULL, signing_secrets = NULL, tls_client_key = NULL
