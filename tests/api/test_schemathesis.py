@@ -54,13 +54,8 @@ CHECKS = [
 AUTHORIZATION = "Basic " + base64.b64encode(":".join(ADMIN3).encode()).decode()
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the test process keeps its own
-        pass
-
-
 def _serve(
-    database: Path, sock: socket.socket, server_box: list[_Server], ready: threading.Event
+    database: Path, sock: socket.socket, server_box: list[uvicorn.Server], ready: threading.Event
 ) -> None:
     async def main() -> None:
         settings = load_settings({}, database_url=f"sqlite:///{database}")
@@ -80,7 +75,8 @@ def _serve(
             config = uvicorn.Config(
                 create_app(service), log_level="warning", lifespan="off", access_log=False
             )
-            server = _Server(config)
+            # In a thread other than the main one, uvicorn leaves signals alone.
+            server = uvicorn.Server(config)
             server_box.append(server)
             ready.set()
             await server.serve(sockets=[sock])
@@ -98,7 +94,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    box: list[_Server] = []
+    box: list[uvicorn.Server] = []
     ready = threading.Event()
     database = tmp_path_factory.mktemp("schemathesis") / "espf.db"
     thread = threading.Thread(target=_serve, args=(database, sock, box, ready), daemon=True)
