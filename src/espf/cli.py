@@ -264,6 +264,28 @@ def user_list(ctx: click.Context, i_env: int | None) -> None:
     click.echo(table(["i_env", "login", "role"], [(u.i_env, u.login, u.role.value) for u in users]))
 
 
+@user.command("delete")
+@click.argument("i_env", type=int)
+@click.argument("login")
+@click.pass_context
+def user_delete(ctx: click.Context, i_env: int, login: str) -> None:
+    """Delete an API user; the events it created stay. An environment keeps
+    its last administrator."""
+    with_service(ctx, lambda s: s.user_delete(i_env, login))
+    click.echo(f"Deleted user {login} of environment {i_env}")
+
+
+@user.command("set-role")
+@click.argument("i_env", type=int)
+@click.argument("login")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.pass_context
+def user_set_role(ctx: click.Context, i_env: int, login: str, role: str) -> None:
+    """Make a user an admin or a producer."""
+    updated = with_service(ctx, lambda s: s.user_set_role(i_env, login, Role(role)))
+    click.echo(f"User {updated.login} of environment {i_env} is now {updated.role.value}")
+
+
 # -- event types --------------------------------------------------------------------
 @main.group("type")
 def type_() -> None:
@@ -289,6 +311,15 @@ def type_list(ctx: click.Context) -> None:
             [(t.i_event_type, t.name, "built-in" if t.builtin else "custom") for t in types],
         )
     )
+
+
+@type_.command("delete")
+@click.argument("name")
+@click.pass_context
+def type_delete(ctx: click.Context, name: str) -> None:
+    """Delete a custom type that no subscription and no event uses."""
+    deleted = with_service(ctx, lambda s: s.type_delete(name))
+    click.echo(f"Deleted event type #{deleted.i_event_type} {deleted.name}")
 
 
 @main.command()

@@ -54,6 +54,9 @@ def event_create(
 @click.option("--state", type=click.Choice([s.value for s in EventState]))
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--before", type=int, help="only events with a smaller i_event (paging)")
+@click.option("--variable", help="only events with this variable, e.g. i_account=541")
+@click.option("--from", "created_from", help="only events created at or after this time (UTC)")
+@click.option("--to", "created_to", help="only events created before this time (UTC)")
 @click.pass_context
 def event_list(
     ctx: click.Context,
@@ -62,14 +65,23 @@ def event_list(
     state: str | None,
     limit: int,
     before: int | None,
+    variable: str | None,
+    created_from: str | None,
+    created_to: str | None,
 ) -> None:
-    event_filter = EventFilter(
-        i_env=i_env,
-        event_type=event_type,
-        state=EventState(state) if state else None,
-        limit=limit,
-        before_i_event=before,
-    )
+    try:
+        event_filter = EventFilter(
+            i_env=i_env,
+            event_type=event_type,
+            state=EventState(state) if state else None,
+            limit=limit,
+            before_i_event=before,
+            variable=parse_variable_filter(variable) if variable else None,
+            created_from=parse_start_time(created_from) if created_from else None,
+            created_to=parse_start_time(created_to) if created_to else None,
+        )
+    except BadRequest as error:
+        raise click.UsageError(error.message) from None
     events = with_service(ctx, lambda s: s.event_list(event_filter))
     click.echo(
         table(

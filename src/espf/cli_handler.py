@@ -10,6 +10,7 @@ import click
 from espf.cli_common import with_service
 from espf.cli_output import handler_detail, handler_table, table
 from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
+from espf.store.params import deleted_handler_name
 
 
 @click.group()
@@ -165,6 +166,20 @@ def handler_enable(ctx: click.Context, i_env: int, name: str) -> None:
 def handler_disable(ctx: click.Context, i_env: int, name: str) -> None:
     with_service(ctx, lambda s: s.handler_set_enabled(i_env, name, False))
     click.echo(f"Handler {name} is disabled; its waiting deliveries are held until it is enabled")
+
+
+@handler.command("delete")
+@click.argument("i_env", type=int)
+@click.argument("name")
+@click.pass_context
+def handler_delete(ctx: click.Context, i_env: int, name: str) -> None:
+    """Delete a handler with nothing left to send, and its subscriptions;
+    the history of its deliveries stays."""
+    deleted = with_service(ctx, lambda s: s.handler_delete(i_env, name))
+    click.echo(
+        f"Deleted handler {name} of environment {i_env}; its deliveries' history names it "
+        f"'{deleted_handler_name(deleted)}'"
+    )
 
 
 @handler.command("list")

@@ -216,12 +216,12 @@ def masked(settings: Settings) -> dict[str, Any]:
         if f.name in SECRET_SETTINGS and value:
             value = "********"
         elif f.name == "database_url":
-            value = _mask_url_password(value)
+            value = mask_url_password(value)
         shown[f.name] = value
     return shown
 
 
-def _mask_url_password(url: str) -> str:
+def mask_url_password(url: str) -> str:
     parts = urlsplit(url)
     if not parts.password:
         return url

@@ -161,6 +161,8 @@ class Event:
     start_at: int
     created_at: int
     state: EventState
+    # The API user who created it; None for the CLI and espf's own events.
+    created_by: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ class NewEvent:
     # "latest only" types: '<type id>:<variable>=<value>', see coalescing.py
     coalesce_key: str | None = None
     idempotency: Idempotency | None = None
+    created_by: int | None = None  # the API user, see Event.created_by
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +266,8 @@ class EventFilter:
     variable: tuple[str, str] | None = None  # (name, value as text), e.g. ("i_account", "541")
     created_from: int | None = None
     created_to: int | None = None
+    # Only the events this API user created (a producer's view).
+    created_by: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,3 +310,58 @@ class HandlerHealth:
     auto_pause_after_s: float | None
     paused: bool
     enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EventTypeUsage:
+    """What keeps an event type from being deleted. Other environments are
+    counted, never named: a user sees nothing of another environment."""
+
+    subscribers_here: list[str]  # handler names in the asking environment
+    events_here: int
+    subscriptions_elsewhere: int
+    events_elsewhere: int
+
+    @property
+    def in_use(self) -> bool:
+        return bool(
+            self.subscribers_here
+            or self.events_here
+            or self.subscriptions_elsewhere
+            or self.events_elsewhere
+        )
+
+
+class ProvisioningStatus(StrEnum):
+    """What the Application reports about an account in one service group."""
+
+    OK = "OK"
+    IN_PROGRESS = "IN_PROGRESS"
+    RETRY = "RETRY"
+    FAILED = "FAILED"
+
+
+class AccountKind(StrEnum):
+    I_ACCOUNT = "i_account"  # /account/i/<i_account>/status
+    ID = "id"  # /account/<id>/status
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """An account as the Application names it. espf keeps no directory of
+    accounts, so ``i_account`` 541 and id ``"541"`` are two different keys."""
+
+    kind: AccountKind
+    key: str  # the i_account in decimal, or the id
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatusChange:
+    """One report: the status of an account in one service group."""
+
+    i_status_change: int
+    group: str
+    status: ProvisioningStatus
+    message: str
+    reported_at: int
+    reported_by: int | None  # the API user who reported it

@@ -59,6 +59,12 @@ class PayloadTooLarge(EspfError):
     exit_code = 2
 
 
+class UnsupportedMediaType(EspfError):
+    http_status = 415
+    code = "unsupported_media_type"
+    exit_code = 2
+
+
 class TooManyRequests(EspfError):
     """Too many failed logins from one address; ``retry_after_s`` says when to try again."""
 

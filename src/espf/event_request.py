@@ -76,6 +76,15 @@ def parse_event_request(body: Any) -> EventRequest:
             f"variables are nested deeper than {MAX_JSON_DEPTH} levels", code="too_deep"
         )
 
+    variables_json = orjson.dumps(variables).decode()
+    # orjson writes a NUL as \u0000; only then is the walk worth its cost.
+    if "\\u0000" in variables_json and _has_nul(variables):
+        raise BadRequest(
+            "variables contain a NUL character (\\u0000): PostgreSQL cannot store it, and "
+            "no provisioning data needs it",
+            code="invalid_field",
+        )
+
     raw_start = body.get("start_time")
     if raw_start is None or raw_start == "":
         start_at = None
@@ -85,8 +94,20 @@ def parse_event_request(body: Any) -> EventRequest:
         raise BadRequest(
             "start_time must be a string 'YYYY-MM-DD HH:MM:SS' (UTC)", code="invalid_field"
         )
-    return EventRequest(
-        event_type=event_type,
-        variables_json=orjson.dumps(variables).decode(),
-        start_at=start_at,
-    )
+    return EventRequest(event_type=event_type, variables_json=variables_json, start_at=start_at)
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character is in any key or string inside ``value``."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\0" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

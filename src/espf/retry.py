@@ -50,6 +50,9 @@ def classify(status_code: int | None) -> Verdict:
 
 
 DEFAULT_SCHEDULE = "1,2,4,8,16,30,60,120,300,600,900*23,1800*36,3600"
+# The longest single wait between two attempts: a year. Longer (or "inf",
+# "nan") is a mistake, and would overflow the dispatcher's arithmetic.
+MAX_DELAY_S = 366 * 86400.0
 DEFAULT_MAX_AGE_S = 3 * 24 * 3600.0
 
 
@@ -69,9 +72,10 @@ def parse_schedule(text: str) -> tuple[float, ...]:
                 f"retry schedule item {item!r} is not 'SECONDS' or 'SECONDS*COUNT'",
                 code="invalid_retry_policy",
             ) from None
-        if seconds <= 0 or not 1 <= times <= 10_000:
+        if not 0 < seconds <= MAX_DELAY_S or not 1 <= times <= 10_000:
             raise BadRequest(
-                f"retry schedule item {item!r}: seconds must be > 0, count 1..10000",
+                f"retry schedule item {item!r}: seconds must be > 0 and at most "
+                f"{MAX_DELAY_S:g}, count 1..10000",
                 code="invalid_retry_policy",
             )
         delays.extend([seconds] * times)

@@ -18,6 +18,7 @@ from espf.errors import (
     TooManyRequests,
     Unauthorized,
     Unavailable,
+    UnsupportedMediaType,
 )
 
 EXPECTED = [
@@ -27,6 +28,7 @@ EXPECTED = [
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (PayloadTooLarge, 413, "payload_too_large"),
+    (UnsupportedMediaType, 415, "unsupported_media_type"),
     (TooManyRequests, 429, "too_many_requests"),
     (Unavailable, 503, "unavailable"),
     (EspfError, 500, "internal_error"),

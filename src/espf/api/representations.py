@@ -6,7 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from espf.clock import format_ms
-from espf.domain import Attempt, BlockedKey, Delivery, Event, Handler, Transition
+from espf.config import mask_url_password
+from espf.domain import (
+    AccountKind,
+    AccountRef,
+    AccountStatusChange,
+    ApiUser,
+    Attempt,
+    BlockedKey,
+    Delivery,
+    Event,
+    EventType,
+    Handler,
+    Transition,
+)
 from espf.service import EventDetail
 
 MASK = "********"
@@ -25,6 +38,7 @@ def event_json(event: Event) -> dict[str, Any]:
         "start_time": _time(event.start_at),
         "created": _time(event.created_at),
         "state": event.state.value,
+        "created_by": event.created_by,
     }
 
 
@@ -84,7 +98,8 @@ def handler_json(handler: Handler) -> dict[str, Any]:
         "paused_since": _time(handler.paused_at),
         "paused_reason": handler.paused_reason,
         "failing_since": _time(handler.failing_since),
-        "url": handler.url,
+        # A password written into the URL (https://user:pass@host) is a secret too.
+        "url": mask_url_password(handler.url),
         "auth": handler.auth_method.value,
         "login": handler.login,
         "password": MASK if handler.password else None,
@@ -125,4 +140,39 @@ def blocked_key_json(key: BlockedKey) -> dict[str, Any]:
             "last_error": key.head_last_error,
         },
         "waiting": key.waiting,
+    }
+
+
+def event_type_json(event_type: EventType) -> dict[str, Any]:
+    return {
+        "i_event_type": event_type.i_event_type,
+        "name": event_type.name,
+        "builtin": event_type.builtin,
+    }
+
+
+def user_json(user: ApiUser) -> dict[str, Any]:
+    """Never the password hash."""
+    return {
+        "i_user": user.i_user,
+        "i_env": user.i_env,
+        "login": user.login,
+        "role": user.role.value,
+    }
+
+
+def account_json(account: AccountRef) -> dict[str, Any]:
+    if account.kind is AccountKind.I_ACCOUNT:
+        return {"i_account": int(account.key)}
+    return {"id": account.key}
+
+
+def account_status_change_json(change: AccountStatusChange) -> dict[str, Any]:
+    return {
+        "i_status_change": change.i_status_change,
+        "group": change.group,
+        "status": change.status.value,
+        "message": change.message,
+        "time": _time(change.reported_at),
+        "reported_by": change.reported_by,
     }

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from espf.domain import (
+    AccountRef,
+    AccountStatusChange,
     ApiUser,
     AttemptOutcome,
     BlockedKey,
@@ -20,10 +22,12 @@ from espf.domain import (
     Event,
     EventFilter,
     EventType,
+    EventTypeUsage,
     Handler,
     HandlerHealth,
     HandlerSettings,
     NewEvent,
+    ProvisioningStatus,
     ReplayFilter,
     Role,
     Transition,
@@ -66,6 +70,14 @@ class Store(Protocol):
 
     async def user_count(self) -> int: ...
 
+    async def user_delete(self, i_env: int, login: str) -> bool:
+        """False if there is no such user in ``i_env``, or if it is the
+        environment's last administrator (an environment keeps one)."""
+
+    async def user_set_role(self, i_env: int, login: str, role: Role) -> ApiUser | None:
+        """None if there is no such user in ``i_env``, or if the change would
+        leave the environment without an administrator."""
+
     # -- event types ----------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         """Give the next custom id (10001 first). Raise Conflict if it exists."""
@@ -73,6 +85,13 @@ class Store(Protocol):
     async def event_type_get_by_name(self, name: str) -> EventType | None: ...
 
     async def event_type_list(self) -> list[EventType]: ...
+
+    async def event_type_delete(self, i_event_type: int, now: int) -> bool:
+        """Delete a custom type that no subscription and no event uses, and
+        retire its id for good. False if it is in use, built in or unknown."""
+
+    async def event_type_usage(self, i_event_type: int, i_env: int) -> EventTypeUsage:
+        """What uses the type, told apart for ``i_env`` and the others."""
 
     # -- handlers and subscriptions -------------------------------------------
     async def handler_create(
@@ -86,10 +105,18 @@ class Store(Protocol):
 
     async def handler_get(self, i_env: int, name: str) -> Handler | None: ...
 
-    async def handler_list(self, i_env: int | None) -> list[Handler]: ...
+    async def handler_list(self, i_env: int | None) -> list[Handler]:
+        """Deleted handlers are left out, as by handler_get."""
+
+    async def handler_delete(self, handler: Handler, now: int) -> int:
+        """Delete a handler with no unfinished delivery, with its
+        subscriptions; its row stays, renamed and with its secrets wiped, for
+        the history of its finished deliveries, which are never sent again.
+        Return 0 when deleted, else the number of unfinished deliveries."""
 
     async def subscription_add(self, i_handler: int, i_event_type: int) -> bool:
-        """Return False if it already existed."""
+        """Return False if it already existed. Raise NotFound if the type was
+        deleted since it was looked up."""
 
     async def subscription_remove(self, i_handler: int, i_event_type: int) -> bool:
         """Return False if there was none."""
@@ -103,7 +130,8 @@ class Store(Protocol):
     async def event_insert(self, event: NewEvent, now: int) -> int:
         """Commit durably, then return the new ``i_event``. With an
         idempotency key seen within its window, return the first event's id
-        instead; raise Conflict if that request's body was different."""
+        instead; raise Conflict if that request's body was different, and
+        NotFound if its event type was deleted since it was looked up."""
 
     async def idempotency_prune(self, not_before: int) -> int:
         """Forget idempotency keys older than ``not_before``."""
@@ -113,7 +141,8 @@ class Store(Protocol):
 
     async def event_get(self, i_event: int, i_env: int | None) -> Event | None: ...
 
-    async def event_list(self, event_filter: EventFilter) -> list[Event]: ...
+    async def event_list(self, event_filter: EventFilter) -> list[Event]:
+        """Newest first (i_event descending), every field of the filter narrowing."""
 
     async def event_count_by_state(self) -> dict[str, int]: ...
 
@@ -174,9 +203,11 @@ class Store(Protocol):
     async def delivery_get(self, i_delivery: int, i_env: int | None) -> Delivery | None: ...
 
     async def deliveries_reopen(self, ids: Sequence[int], now: int, reason: str) -> int:
-        """Make deliveries due now with a fresh retry budget; return how many."""
+        """Make deliveries due now with a fresh retry budget; return how many.
+        Deliveries of a deleted handler are left alone."""
 
-    async def deliveries_match(self, replay: ReplayFilter) -> list[int]: ...
+    async def deliveries_match(self, replay: ReplayFilter) -> list[int]:
+        """Deliveries of deleted handlers never match."""
 
     async def event_cancel(self, i_event: int, i_env: int, now: int, reason: str) -> int:
         """Cancel a scheduled event, or its deliveries not yet sent; return
@@ -203,3 +234,26 @@ class Store(Protocol):
 
     async def copy_finish(self) -> None:
         """After the last copy_write: make new ids continue past the copied ones."""
+
+    # -- account provisioning status ----------------------------------------------
+    async def account_status_report(
+        self,
+        i_env: int,
+        account: AccountRef,
+        group: str,
+        status: ProvisioningStatus,
+        message: str,
+        now: int,
+        reported_by: int | None,
+    ) -> AccountStatusChange:
+        """Add to the history and make it the group's current status."""
+
+    async def account_status_current(
+        self, i_env: int, account: AccountRef
+    ) -> list[AccountStatusChange]:
+        """The latest report of each service group, by group name."""
+
+    async def account_status_history(
+        self, i_env: int, account: AccountRef, group: str | None, before: int | None, limit: int
+    ) -> list[AccountStatusChange]:
+        """Reports newest first, older than ``before`` (an i_status_change) if given."""

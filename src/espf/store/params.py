@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from espf.domain import (
+    AccountRef,
     AttemptOutcome,
     DeliveryState,
     EventFilter,
@@ -178,6 +179,7 @@ def new_event_params(event: NewEvent, now: int) -> dict[str, Any]:
         "variables": event.variables_json,
         "start_at": event.start_at,
         "coalesce_key": event.coalesce_key,
+        "created_by": event.created_by,
         "now": now,
     }
 
@@ -205,7 +207,23 @@ def event_filter_params(event_filter: EventFilter) -> dict[str, Any]:
         "var_value": value,
         "created_from": event_filter.created_from,
         "created_to": event_filter.created_to,
+        "created_by": event_filter.created_by,
     }
+
+
+def account_status_params(i_env: int, account: AccountRef, group: str | None) -> dict[str, Any]:
+    return {
+        "i_env": i_env,
+        "account_kind": account.kind.value,
+        "account": account.key,
+        "service_group": group,
+    }
+
+
+def deleted_handler_name(handler: Handler) -> str:
+    """What a deleted handler is called in the history of its deliveries.
+    Live names have no spaces, so this never takes a live handler's name."""
+    return f"{handler.name} (deleted #{handler.i_handler})"
 
 
 def replay_params(replay: ReplayFilter) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import asyncpg
 
 from espf.domain import (
+    AccountRef,
+    AccountStatusChange,
     ApiUser,
     AttemptOutcome,
     BlockedKey,
@@ -30,22 +32,26 @@ from espf.domain import (
     Event,
     EventFilter,
     EventType,
+    EventTypeUsage,
     Handler,
     HandlerHealth,
     HandlerSettings,
     NewEvent,
+    ProvisioningStatus,
     ReplayFilter,
     Role,
     Transition,
 )
-from espf.errors import Conflict, Unavailable
+from espf.errors import Conflict, NotFound, Unavailable
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
 from espf.store.params import (
     PROMOTED_REASON,
     SUPERSEDED_REASON,
     WAITING_REASON,
+    account_status_params,
     created_transition,
+    deleted_handler_name,
     event_filter_params,
     handler_params,
     idempotent_repeat,
@@ -69,6 +75,14 @@ Q = load_pg_queries()
 PG_ONLY = load_pg_queries("backend_only.sql")
 
 DEFAULT_POOL_SIZE = 10
+
+
+def _type_gone() -> NotFound:
+    # Another process deleted the type (or handler) after it was looked up.
+    return NotFound(
+        "the event type or handler no longer exists; it was just deleted",
+        code="unknown_event_type",
+    )
 
 
 class PostgresStore:
@@ -168,6 +182,25 @@ class PostgresStore:
         row = await self._fetchone("user_count", {})
         return int(row[0])
 
+    async def user_delete(self, i_env: int, login: str) -> bool:
+        params = {"i_env": i_env, "login": login}
+
+        async def delete(conn: Conn) -> bool:
+            await fetchrow(conn, PG_ONLY["environment_lock"], params)
+            return await fetchrow(conn, Q["user_delete"], params) is not None
+
+        return await self._transaction(delete)
+
+    async def user_set_role(self, i_env: int, login: str, role: Role) -> ApiUser | None:
+        params = {"i_env": i_env, "login": login, "role": role.value}
+
+        async def update(conn: Conn) -> ApiUser | None:
+            await fetchrow(conn, PG_ONLY["environment_lock"], params)
+            row = await fetchrow(conn, Q["user_set_role"], params)
+            return rows.api_user(row) if row else None
+
+        return await self._transaction(update)
+
     # -- event types ----------------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         async def insert(conn: Conn) -> EventType:
@@ -195,6 +228,31 @@ class PostgresStore:
 
     async def event_type_list(self) -> list[EventType]:
         return [rows.event_type(r) for r in await self._fetchall("event_type_list", {})]
+
+    async def event_type_delete(self, i_event_type: int, now: int) -> bool:
+        key = {"i_event_type": i_event_type}
+
+        async def delete(conn: Conn) -> bool:
+            row = await fetchrow(conn, Q["event_type_delete_unused"], key)
+            if row is None:
+                return False
+            await execute(conn, Q["event_type_retire"], {**key, "name": row[1], "now": now})
+            return True
+
+        try:
+            return await self._transaction(delete)
+        except asyncpg.ForeignKeyViolationError:
+            return False  # events (or a subscription just committed) use it
+
+    async def event_type_usage(self, i_event_type: int, i_env: int) -> EventTypeUsage:
+        key = {"i_event_type": i_event_type, "i_env": i_env}
+
+        async def read(conn: Conn) -> EventTypeUsage:
+            subscribers = await fetch(conn, Q["event_type_subscribers"], key)
+            here, elsewhere = await fetchrow(conn, Q["event_type_event_counts"], key)
+            return rows.event_type_usage([tuple(r) for r in subscribers], here, elsewhere, i_env)
+
+        return await self._db.run(read)
 
     # -- handlers and subscriptions --------------------------------------------------
     async def handler_create(
@@ -237,9 +295,30 @@ class PostgresStore:
     async def handler_list(self, i_env: int | None) -> list[Handler]:
         return [rows.handler(r) for r in await self._fetchall("handler_list", {"i_env": i_env})]
 
+    async def handler_delete(self, handler: Handler, now: int) -> int:
+        key = {"i_handler": handler.i_handler}
+
+        async def delete(conn: Conn) -> int:
+            await fetchrow(conn, PG_ONLY["handler_lock"], key)
+            unfinished = int((await fetchrow(conn, Q["handler_count_unfinished"], key))[0])
+            if unfinished:
+                return unfinished
+            await execute(conn, Q["subscription_delete_all"], key)
+            await execute(
+                conn,
+                Q["handler_mark_deleted"],
+                {**key, "now": now, "deleted_name": deleted_handler_name(handler)},
+            )
+            return 0
+
+        return await self._transaction(delete)
+
     async def subscription_add(self, i_handler: int, i_event_type: int) -> bool:
         params = {"i_handler": i_handler, "i_event_type": i_event_type}
-        return await self._run("subscription_insert", params) > 0
+        try:
+            return await self._run("subscription_insert", params) > 0
+        except asyncpg.ForeignKeyViolationError:
+            raise _type_gone() from None
 
     async def subscription_remove(self, i_handler: int, i_event_type: int) -> bool:
         params = {"i_handler": i_handler, "i_event_type": i_event_type}
@@ -280,7 +359,10 @@ class PostgresStore:
             return i_event, True
 
         # One transaction, committed before this returns: durable.
-        i_event, created = await self._transaction(insert)
+        try:
+            i_event, created = await self._transaction(insert)
+        except asyncpg.ForeignKeyViolationError:
+            raise _type_gone() from None
         if created:
             self._announcer.announce(event.start_at)
         return i_event
@@ -411,6 +493,51 @@ class PostgresStore:
             return await _note_handler_health(conn, outcomes)
 
         return await self._transaction(record)
+
+    # -- account provisioning status ---------------------------------------------------
+    async def account_status_report(
+        self,
+        i_env: int,
+        account: AccountRef,
+        group: str,
+        status: ProvisioningStatus,
+        message: str,
+        now: int,
+        reported_by: int | None,
+    ) -> AccountStatusChange:
+        params = account_status_params(i_env, account, group) | {
+            "status": status.value,
+            "message": message,
+            "now": now,
+            "reported_by": reported_by,
+        }
+
+        async def report(conn: Conn) -> AccountStatusChange:
+            change = rows.account_status_change(
+                await fetchrow(conn, Q["account_status_insert"], params)
+            )
+            await execute(
+                conn,
+                Q["account_status_set_current"],
+                params | {"i_status_change": change.i_status_change},
+            )
+            return change
+
+        return await self._transaction(report)
+
+    async def account_status_current(
+        self, i_env: int, account: AccountRef
+    ) -> list[AccountStatusChange]:
+        params = account_status_params(i_env, account, None)
+        found = await self._fetchall("account_status_current", params)
+        return [rows.account_status_change(r) for r in found]
+
+    async def account_status_history(
+        self, i_env: int, account: AccountRef, group: str | None, before: int | None, limit: int
+    ) -> list[AccountStatusChange]:
+        params = account_status_params(i_env, account, group) | {"before": before, "limit": limit}
+        found = await self._fetchall("account_status_history", params)
+        return [rows.account_status_change(r) for r in found]
 
     async def node_heartbeat(self, node_id: str, hostname: str, pid: int, now: int) -> None:
         params = {"node_id": node_id, "hostname": hostname, "pid": pid, "now": now}

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from espf.domain import (
+    AccountStatusChange,
     ApiUser,
     Attempt,
     AuthMethod,
@@ -21,8 +22,10 @@ from espf.domain import (
     Event,
     EventState,
     EventType,
+    EventTypeUsage,
     Handler,
     HandlerHealth,
+    ProvisioningStatus,
     RetryOverrides,
     Role,
     TlsSettings,
@@ -94,6 +97,7 @@ def event(row: Row) -> Event:
         start_at=row[4],
         created_at=row[5],
         state=EventState(row[6]),
+        created_by=row[7],
     )
 
 
@@ -176,4 +180,27 @@ def handler_health(row: Row) -> HandlerHealth:
         auto_pause_after_s=row[4],
         paused=bool(row[5]),
         enabled=bool(row[6]),
+    )
+
+
+def account_status_change(row: Row) -> AccountStatusChange:
+    return AccountStatusChange(
+        i_status_change=row[0],
+        group=row[1],
+        status=ProvisioningStatus(row[2]),
+        message=row[3],
+        reported_at=row[4],
+        reported_by=row[5],
+    )
+
+
+def event_type_usage(
+    subscribers: Sequence[Row], events_here: int, events_elsewhere: int, i_env: int
+) -> EventTypeUsage:
+    """``subscribers``: ``(i_env, handler name)`` rows of every environment."""
+    return EventTypeUsage(
+        subscribers_here=[name for env, name in subscribers if env == i_env],
+        events_here=int(events_here or 0),
+        subscriptions_elsewhere=sum(1 for env, _ in subscribers if env != i_env),
+        events_elsewhere=int(events_elsewhere or 0),
     )

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import orjson
 
 from espf.domain import (
+    AccountRef,
+    AccountStatusChange,
     ApiUser,
     AttemptOutcome,
     BlockedKey,
@@ -28,22 +30,26 @@ from espf.domain import (
     Event,
     EventFilter,
     EventType,
+    EventTypeUsage,
     Handler,
     HandlerHealth,
     HandlerSettings,
     NewEvent,
+    ProvisioningStatus,
     ReplayFilter,
     Role,
     Transition,
 )
-from espf.errors import Conflict
+from espf.errors import Conflict, NotFound
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
 from espf.store.params import (
     PROMOTED_REASON,
     SUPERSEDED_REASON,
     WAITING_REASON,
+    account_status_params,
     created_transition,
+    deleted_handler_name,
     event_filter_params,
     handler_params,
     idempotent_repeat,
@@ -88,6 +94,10 @@ def connect(path: str) -> sqlite3.Connection:
     # them rather than fail with "database is locked".
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def _is_foreign_key_error(exc: sqlite3.IntegrityError) -> bool:
+    return "FOREIGN KEY" in str(exc)
 
 
 def _conflict(exc: sqlite3.IntegrityError, message: str) -> Conflict:
@@ -231,6 +241,21 @@ class SqliteStore:
         row = await self._fetchone("user_count", {})
         return int(row[0])
 
+    async def user_delete(self, i_env: int, login: str) -> bool:
+        params = {"i_env": i_env, "login": login}
+        return await self._write(
+            lambda c: c.execute(Q["user_delete"], params).fetchone() is not None
+        )
+
+    async def user_set_role(self, i_env: int, login: str, role: Role) -> ApiUser | None:
+        params = {"i_env": i_env, "login": login, "role": role.value}
+
+        def update(conn: sqlite3.Connection) -> ApiUser | None:
+            row = conn.execute(Q["user_set_role"], params).fetchone()
+            return rows.api_user(row) if row else None
+
+        return await self._write(update)
+
     # -- event types ----------------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         def insert(conn: sqlite3.Connection) -> EventType:
@@ -254,6 +279,33 @@ class SqliteStore:
 
     async def event_type_list(self) -> list[EventType]:
         return [rows.event_type(r) for r in await self._fetchall("event_type_list", {})]
+
+    async def event_type_delete(self, i_event_type: int, now: int) -> bool:
+        key = {"i_event_type": i_event_type}
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            try:
+                row = conn.execute(Q["event_type_delete_unused"], key).fetchone()
+            except sqlite3.IntegrityError as exc:
+                if _is_foreign_key_error(exc):
+                    return False  # events of this type exist
+                raise
+            if row is None:
+                return False
+            conn.execute(Q["event_type_retire"], {**key, "name": row[1], "now": now})
+            return True
+
+        return await self._write(delete)
+
+    async def event_type_usage(self, i_event_type: int, i_env: int) -> EventTypeUsage:
+        key = {"i_event_type": i_event_type, "i_env": i_env}
+
+        def read(conn: sqlite3.Connection) -> EventTypeUsage:
+            subscribers = conn.execute(Q["event_type_subscribers"], key).fetchall()
+            here, elsewhere = conn.execute(Q["event_type_event_counts"], key).fetchone()
+            return rows.event_type_usage(subscribers, here, elsewhere, i_env)
+
+        return await self._read(read)
 
     # -- handlers and subscriptions --------------------------------------------------
     async def handler_create(
@@ -303,9 +355,34 @@ class SqliteStore:
     async def handler_list(self, i_env: int | None) -> list[Handler]:
         return [rows.handler(r) for r in await self._fetchall("handler_list", {"i_env": i_env})]
 
+    async def handler_delete(self, handler: Handler, now: int) -> int:
+        key = {"i_handler": handler.i_handler}
+
+        def delete(conn: sqlite3.Connection) -> int:
+            unfinished = int(conn.execute(Q["handler_count_unfinished"], key).fetchone()[0])
+            if unfinished:
+                return unfinished
+            conn.execute(Q["subscription_delete_all"], key)
+            conn.execute(
+                Q["handler_mark_deleted"],
+                {**key, "now": now, "deleted_name": deleted_handler_name(handler)},
+            )
+            return 0
+
+        return await self._write(delete)
+
     async def subscription_add(self, i_handler: int, i_event_type: int) -> bool:
         params = {"i_handler": i_handler, "i_event_type": i_event_type}
-        return await self._write(lambda c: c.execute(Q["subscription_insert"], params).rowcount > 0)
+
+        def insert(conn: sqlite3.Connection) -> bool:
+            try:
+                return bool(conn.execute(Q["subscription_insert"], params).rowcount > 0)
+            except sqlite3.IntegrityError as exc:
+                if _is_foreign_key_error(exc):
+                    raise _type_gone() from None
+                raise
+
+        return await self._write(insert)
 
     async def subscription_remove(self, i_handler: int, i_event_type: int) -> bool:
         params = {"i_handler": i_handler, "i_event_type": i_event_type}
@@ -329,7 +406,12 @@ class SqliteStore:
                 seen = conn.execute(Q["idempotency_key_get"], key).fetchone()
                 if seen is not None:
                     return idempotent_repeat(idem, seen[0], seen[1])
-            i_event = int(conn.execute(Q["event_insert"], params).fetchone()[0])
+            try:
+                i_event = int(conn.execute(Q["event_insert"], params).fetchone()[0])
+            except sqlite3.IntegrityError as exc:
+                if _is_foreign_key_error(exc):
+                    raise _type_gone() from None
+                raise
             conn.execute(Q["transition_insert"], created_transition(i_event, now))
             if idem is not None:
                 conn.execute(
@@ -592,6 +674,58 @@ class SqliteStore:
     async def copy_finish(self) -> None:
         # An INTEGER PRIMARY KEY continues from max(id) + 1 by itself.
         return None
+
+    # -- account provisioning status ---------------------------------------------------
+    async def account_status_report(
+        self,
+        i_env: int,
+        account: AccountRef,
+        group: str,
+        status: ProvisioningStatus,
+        message: str,
+        now: int,
+        reported_by: int | None,
+    ) -> AccountStatusChange:
+        params = account_status_params(i_env, account, group) | {
+            "status": status.value,
+            "message": message,
+            "now": now,
+            "reported_by": reported_by,
+        }
+
+        def report(conn: sqlite3.Connection) -> AccountStatusChange:
+            change = rows.account_status_change(
+                conn.execute(Q["account_status_insert"], params).fetchone()
+            )
+            conn.execute(
+                Q["account_status_set_current"],
+                params | {"i_status_change": change.i_status_change},
+            )
+            return change
+
+        return await self._write(report)
+
+    async def account_status_current(
+        self, i_env: int, account: AccountRef
+    ) -> list[AccountStatusChange]:
+        params = account_status_params(i_env, account, None)
+        found = await self._fetchall("account_status_current", params)
+        return [rows.account_status_change(r) for r in found]
+
+    async def account_status_history(
+        self, i_env: int, account: AccountRef, group: str | None, before: int | None, limit: int
+    ) -> list[AccountStatusChange]:
+        params = account_status_params(i_env, account, group) | {"before": before, "limit": limit}
+        found = await self._fetchall("account_status_history", params)
+        return [rows.account_status_change(r) for r in found]
+
+
+def _type_gone() -> NotFound:
+    # Another process deleted the type (or handler) after it was looked up.
+    return NotFound(
+        "the event type or handler no longer exists; it was just deleted",
+        code="unknown_event_type",
+    )
 
 
 def _json_ids(ids: Iterable[int]) -> str:

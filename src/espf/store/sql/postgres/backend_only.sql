@@ -29,6 +29,10 @@ SELECT setval(pg_get_serial_sequence('deliveries', 'i_delivery'),
               coalesce(max(i_delivery), 0) + 1, false)
 FROM deliveries
 UNION ALL
+SELECT setval(pg_get_serial_sequence('account_status_history', 'i_status_change'),
+              coalesce(max(i_status_change), 0) + 1, false)
+FROM account_status_history
+UNION ALL
 SELECT setval(pg_get_serial_sequence('transitions', 'i_transition'),
               coalesce(max(i_transition), 0) + 1, false)
 FROM transitions
@@ -69,3 +73,14 @@ SELECT pg_advisory_xact_lock(hashtext('espf.idempotency.' || (:i_env::bigint)::t
 -- other's uncommitted rows.
 -- name: ordering_key_lock
 SELECT pg_advisory_xact_lock(hashtext('espf.order.' || (:i_handler::bigint)::text || '.' || :order_key));
+
+-- Serialises changes to an environment's users (the last administrator is
+-- never deleted or demoted), held until the transaction ends.
+-- name: environment_lock
+SELECT 1 FROM environments WHERE i_env = :i_env FOR UPDATE;
+
+-- Taken before deleting a handler: a fan-out inserting a delivery for it
+-- holds a key-share lock on the row (its foreign key), so the deletion waits
+-- for it and then sees the new delivery.
+-- name: handler_lock
+SELECT 1 FROM handlers WHERE i_handler = :i_handler FOR UPDATE;

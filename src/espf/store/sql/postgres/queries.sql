@@ -33,14 +33,34 @@ WHERE :i_env::bigint IS NULL OR i_env = :i_env ORDER BY i_user;
 -- name: user_count
 SELECT count(*) FROM api_users;
 
+-- An environment always keeps an administrator: the last one is not deleted.
+-- The store locks the environment's row first (backend_only.sql), so that two
+-- administrators deleting each other at once cannot both succeed.
+-- name: user_delete
+DELETE FROM api_users
+WHERE i_env = :i_env AND login = :login
+  AND (role <> 'admin'
+       OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
+RETURNING i_user;
+
+-- name: user_set_role
+UPDATE api_users SET role = :role
+WHERE i_env = :i_env AND login = :login
+  AND (:role::text = 'admin' OR role <> 'admin'
+       OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
+RETURNING i_user, i_env, login, password_hash, role;
+
 -- name: event_type_insert_builtin
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
 VALUES (:i_event_type, :name, true, :now)
 ON CONFLICT DO NOTHING;
 
+-- Deleted types' ids count too: an id is never given twice.
 -- name: event_type_next_custom_id
-SELECT greatest(:first_custom_id::bigint, coalesce(max(i_event_type) + 1, 0)) FROM event_types
-WHERE i_event_type >= :first_custom_id;
+SELECT greatest(:first_custom_id::bigint, coalesce(max(i_event_type) + 1, 0)) FROM (
+    SELECT i_event_type FROM event_types WHERE i_event_type >= :first_custom_id
+    UNION ALL
+    SELECT i_event_type FROM deleted_event_types) AS ids;
 
 -- name: event_type_insert_custom
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
@@ -52,6 +72,26 @@ SELECT i_event_type, name, builtin FROM event_types WHERE name = :name;
 
 -- name: event_type_list
 SELECT i_event_type, name, builtin FROM event_types ORDER BY i_event_type;
+
+-- Subscriptions are checked here; events (and a subscription committed
+-- meanwhile) by the foreign keys, which the store turns into "in use".
+-- name: event_type_delete_unused
+DELETE FROM event_types
+WHERE i_event_type = :i_event_type AND NOT builtin
+  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.i_event_type = :i_event_type)
+RETURNING i_event_type, name, builtin;
+
+-- name: event_type_retire
+INSERT INTO deleted_event_types (i_event_type, name, deleted_at)
+VALUES (:i_event_type, :name, :now);
+
+-- name: event_type_subscribers
+SELECT h.i_env, h.name FROM subscriptions s JOIN handlers h ON h.i_handler = s.i_handler
+WHERE s.i_event_type = :i_event_type ORDER BY h.i_env, h.name;
+
+-- name: event_type_event_counts
+SELECT count(*) FILTER (WHERE i_env = :i_env), count(*) FILTER (WHERE i_env <> :i_env)
+FROM events WHERE i_event_type = :i_event_type;
 
 -- name: handler_insert
 INSERT INTO handlers (i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
@@ -84,7 +124,7 @@ SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password,
        auto_pause_after_s, retry_max_attempts, retry_max_age_s, retry_schedule, retry_base_s,
        retry_factor, retry_cap_s, ordered, order_key, signing_secrets, tls_verify, tls_ca_file,
        tls_client_cert, tls_client_key
-FROM handlers WHERE i_env = :i_env AND name = :name;
+FROM handlers WHERE i_env = :i_env AND name = :name AND deleted_at IS NULL;
 
 -- name: handler_list
 SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
@@ -92,7 +132,22 @@ SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password,
        auto_pause_after_s, retry_max_attempts, retry_max_age_s, retry_schedule, retry_base_s,
        retry_factor, retry_cap_s, ordered, order_key, signing_secrets, tls_verify, tls_ca_file,
        tls_client_cert, tls_client_key
-FROM handlers WHERE :i_env::bigint IS NULL OR i_env = :i_env ORDER BY i_env, name;
+FROM handlers WHERE (:i_env::bigint IS NULL OR i_env = :i_env) AND deleted_at IS NULL
+ORDER BY i_env, name;
+
+-- name: handler_count_unfinished
+SELECT count(*) FROM deliveries
+WHERE i_handler = :i_handler AND state IN ('pending', 'in_flight', 'held', 'waiting');
+
+-- name: subscription_delete_all
+DELETE FROM subscriptions WHERE i_handler = :i_handler;
+
+-- Deleting keeps the row for the history of its finished deliveries, under a
+-- name no live handler can have, and wipes its secrets.
+-- name: handler_mark_deleted
+UPDATE handlers SET deleted_at = :now, updated_at = :now, enabled = false, name = :deleted_name,
+    password = NULL, auth_token = NULL, signing_secrets = NULL, tls_client_key = NULL
+WHERE i_handler = :i_handler AND deleted_at IS NULL;
 
 -- A paused or disabled handler's waiting deliveries are held, not dropped, and
 -- go out when it runs again.
@@ -138,8 +193,10 @@ WHERE s.i_handler = :i_handler ORDER BY t.i_event_type;
 -- transaction: PostgreSQL serialises the commits of notifying transactions,
 -- which would give up the group commit that concurrent inserts get.
 -- name: event_insert
-INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, coalesce_key)
-VALUES (:i_env, :i_event_type, :variables, :start_at, :now, 'scheduled', :coalesce_key)
+INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, coalesce_key,
+                    created_by)
+VALUES (:i_env, :i_event_type, :variables, :start_at, :now, 'scheduled', :coalesce_key,
+        :created_by)
 RETURNING i_event;
 
 -- name: idempotency_key_get
@@ -164,12 +221,14 @@ SELECT i_event, i_delivery, state, at, reason FROM transitions
 WHERE i_event = :i_event ORDER BY i_transition;
 
 -- name: event_get
-SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE e.i_event = :i_event AND (:i_env::bigint IS NULL OR e.i_env = :i_env);
 
 -- name: event_list
-SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE (:i_env::bigint IS NULL OR e.i_env = :i_env)
   AND (:event_type::text IS NULL OR t.name = :event_type)
@@ -178,6 +237,7 @@ WHERE (:i_env::bigint IS NULL OR e.i_env = :i_env)
   AND (:var_name::text IS NULL OR (e.variables::jsonb ->> :var_name) = :var_value::text)
   AND (:created_from::bigint IS NULL OR e.created_at >= :created_from)
   AND (:created_to::bigint IS NULL OR e.created_at < :created_to)
+  AND (:created_by::bigint IS NULL OR e.created_by = :created_by)
 ORDER BY e.i_event DESC LIMIT :limit;
 
 -- name: event_count_by_state
@@ -217,6 +277,9 @@ FROM events e
 JOIN subscriptions s ON s.i_event_type = e.i_event_type
 JOIN handlers h ON h.i_handler = s.i_handler AND h.i_env = e.i_env AND h.enabled
 WHERE e.i_event = ANY(:ids::bigint[])
+-- A handler being deleted or disabled right now: wait for it, then see it
+-- disabled, rather than add a delivery to a handler that is going away.
+FOR SHARE OF h
 ON CONFLICT DO NOTHING
 RETURNING i_delivery, i_event, i_handler, state, coalesce_key, order_key;
 
@@ -352,7 +415,8 @@ SELECT d.i_delivery, d.i_event, d.i_handler, h.name, d.state, d.attempts, d.next
 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
 WHERE d.i_delivery = :i_delivery AND (:i_env::bigint IS NULL OR h.i_env = :i_env);
 
--- An operator's retry: due now, with a fresh retry budget.
+-- An operator's retry: due now, with a fresh retry budget. Never for a
+-- deleted handler: its secrets are gone and nobody expects its traffic.
 -- name: delivery_reopen
 UPDATE deliveries SET state = CASE WHEN (SELECT paused FROM handlers h
                                          WHERE h.i_handler = deliveries.i_handler)
@@ -360,6 +424,8 @@ UPDATE deliveries SET state = CASE WHEN (SELECT paused FROM handlers h
     next_at = :now, finished_at = NULL, budget_from_attempt = attempts, budget_from_at = :now
 WHERE i_delivery = ANY(:ids::bigint[])
   AND state IN ('pending', 'delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+  AND NOT EXISTS (SELECT 1 FROM handlers h
+                  WHERE h.i_handler = deliveries.i_handler AND h.deleted_at IS NOT NULL)
 RETURNING i_delivery, i_event, i_handler, order_key;
 
 -- name: delivery_match_for_replay
@@ -367,7 +433,7 @@ SELECT d.i_delivery FROM deliveries d
 JOIN handlers h ON h.i_handler = d.i_handler
 JOIN events e ON e.i_event = d.i_event
 JOIN event_types t ON t.i_event_type = e.i_event_type
-WHERE h.i_env = :i_env
+WHERE h.i_env = :i_env AND h.deleted_at IS NULL
   AND d.state IN (SELECT jsonb_array_elements_text(:states::jsonb))
   AND (:handler::text IS NULL OR h.name = :handler)
   AND (:event_type::text IS NULL OR t.name = :event_type)
@@ -486,6 +552,37 @@ RETURNING i_event;
 DELETE FROM nodes WHERE node_id = :node_id;
 
 
+-- Provisioning status of accounts: the history keeps every report, the
+-- current table points at the latest one per service group (greatest: of two
+-- reports racing, the later one stays current whichever commits last).
+-- name: account_status_insert
+INSERT INTO account_status_history (i_env, account_kind, account, service_group, status, message,
+                                    reported_at, reported_by)
+VALUES (:i_env, :account_kind, :account, :service_group, :status, :message, :now, :reported_by)
+RETURNING i_status_change, service_group, status, message, reported_at, reported_by;
+
+-- name: account_status_set_current
+INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
+VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change)
+ON CONFLICT (i_env, account_kind, account, service_group)
+DO UPDATE SET i_status_change = greatest(account_statuses.i_status_change,
+                                         excluded.i_status_change);
+
+-- name: account_status_current
+SELECT h.i_status_change, h.service_group, h.status, h.message, h.reported_at, h.reported_by
+FROM account_statuses c
+JOIN account_status_history h ON h.i_status_change = c.i_status_change
+WHERE c.i_env = :i_env AND c.account_kind = :account_kind AND c.account = :account
+ORDER BY h.service_group;
+
+-- name: account_status_history
+SELECT i_status_change, service_group, status, message, reported_at, reported_by
+FROM account_status_history
+WHERE i_env = :i_env AND account_kind = :account_kind AND account = :account
+  AND (:service_group::text IS NULL OR service_group = :service_group)
+  AND (:before::bigint IS NULL OR i_status_change < :before)
+ORDER BY i_status_change DESC LIMIT :limit;
+
 -- Copying a whole database (espf copy, see espf/copy.py): every table is read
 -- in pages ordered by its key (the first column; :after is the last key of
 -- the previous page) and written with its ids kept.
@@ -501,7 +598,10 @@ UNION ALL SELECT 'events', count(*) FROM events
 UNION ALL SELECT 'deliveries', count(*) FROM deliveries
 UNION ALL SELECT 'attempts', count(*) FROM attempts
 UNION ALL SELECT 'transitions', count(*) FROM transitions
-UNION ALL SELECT 'idempotency_keys', count(*) FROM idempotency_keys;
+UNION ALL SELECT 'idempotency_keys', count(*) FROM idempotency_keys
+UNION ALL SELECT 'deleted_event_types', count(*) FROM deleted_event_types
+UNION ALL SELECT 'account_status_history', count(*) FROM account_status_history
+UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses;
 
 -- name: copy_read_environments
 SELECT i_env, name, created_at
@@ -534,7 +634,7 @@ SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password,
        auth_token, auth_header, timeout_s, created_at, updated_at, paused, paused_at,
        paused_reason, failing_since, auto_pause_after_s, retry_max_attempts, retry_max_age_s,
        retry_schedule, retry_base_s, retry_factor, retry_cap_s, ordered, order_key,
-       signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key
+       signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key, deleted_at
 FROM handlers WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
 
 -- name: copy_write_handlers
@@ -542,14 +642,14 @@ INSERT INTO handlers (i_handler, i_env, name, kind, enabled, url, auth_method, l
     auth_scheme, auth_token, auth_header, timeout_s, created_at, updated_at, paused, paused_at,
     paused_reason, failing_since, auto_pause_after_s, retry_max_attempts, retry_max_age_s,
     retry_schedule, retry_base_s, retry_factor, retry_cap_s, ordered, order_key,
-    signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key)
+    signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key, deleted_at)
 VALUES (:i_handler, :i_env, :name, :kind, CAST(:enabled AS integer) <> 0, :url, :auth_method,
         :login, :password, :auth_scheme, :auth_token, :auth_header, :timeout_s, :created_at,
         :updated_at, CAST(:paused AS integer) <> 0, :paused_at, :paused_reason, :failing_since,
         :auto_pause_after_s, :retry_max_attempts, :retry_max_age_s, :retry_schedule,
         :retry_base_s, :retry_factor, :retry_cap_s, CAST(:ordered AS integer) <> 0, :order_key,
         :signing_secrets, CAST(:tls_verify AS integer) <> 0, :tls_ca_file, :tls_client_cert,
-        :tls_client_key);
+        :tls_client_key, :deleted_at);
 
 -- name: copy_read_subscriptions
 -- Paged by handler: a page holds every subscription of up to :limit handlers.
@@ -564,14 +664,14 @@ VALUES (:i_handler, :i_event_type);
 
 -- name: copy_read_events
 SELECT i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at,
-       coalesce_key
+       coalesce_key, created_by
 FROM events WHERE i_event > :after ORDER BY i_event LIMIT :limit;
 
 -- name: copy_write_events
 INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state,
-    dispatched_at, coalesce_key)
+    dispatched_at, coalesce_key, created_by)
 VALUES (:i_event, :i_env, :i_event_type, :variables, :start_at, :created_at, :state,
-        :dispatched_at, :coalesce_key);
+        :dispatched_at, :coalesce_key, :created_by);
 
 -- name: copy_read_deliveries
 SELECT i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
@@ -615,3 +715,35 @@ ORDER BY key;
 -- name: copy_write_idempotency_keys
 INSERT INTO idempotency_keys (i_env, key, request_hash, i_event, created_at)
 VALUES (:i_env, :key, :request_hash, :i_event, :created_at);
+
+-- name: copy_read_deleted_event_types
+SELECT i_event_type, name, deleted_at
+FROM deleted_event_types WHERE i_event_type > :after ORDER BY i_event_type LIMIT :limit;
+
+-- name: copy_write_deleted_event_types
+INSERT INTO deleted_event_types (i_event_type, name, deleted_at)
+VALUES (:i_event_type, :name, :deleted_at);
+
+-- name: copy_read_account_status_history
+SELECT i_status_change, i_env, account_kind, account, service_group, status, message,
+       reported_at, reported_by
+FROM account_status_history WHERE i_status_change > :after
+ORDER BY i_status_change LIMIT :limit;
+
+-- name: copy_write_account_status_history
+INSERT INTO account_status_history (i_status_change, i_env, account_kind, account, service_group,
+    status, message, reported_at, reported_by)
+VALUES (:i_status_change, :i_env, :account_kind, :account, :service_group, :status, :message,
+        :reported_at, :reported_by);
+
+-- Keyed by (i_env, account, group), not by one number: a page is a whole environment.
+-- name: copy_read_account_statuses
+SELECT i_env, account_kind, account, service_group, i_status_change
+FROM account_statuses
+WHERE i_env = (SELECT min(i_env) FROM account_statuses WHERE i_env > :after)
+  AND :limit > 0
+ORDER BY account_kind, account, service_group;
+
+-- name: copy_write_account_statuses
+INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
+VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change);
