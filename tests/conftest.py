@@ -22,7 +22,7 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = os.environ.get("ESPF_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-_postgres_problem: str | None | bool = False  # False: not checked yet
+_postgres_problem: str | bool | None = False  # False: not checked yet
 
 
 def postgres_unavailable() -> str | None:

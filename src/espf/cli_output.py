@@ -28,6 +28,8 @@ def handler_auth(handler: Handler) -> str:
         return f"basic {handler.login}:{MASK}"
     if handler.auth_method.value == "custom":
         return f"custom {handler.auth_scheme} {MASK}"
+    if handler.auth_method.value == "signature":
+        return f"signature ({len(handler.signing_secrets)} secret(s) {MASK})"
     return "none"
 
 
@@ -80,4 +82,52 @@ def event_detail(detail: EventDetail) -> str:
                 f"    attempt {attempt.attempt_no} at {format_ms(attempt.started_at)} UTC, "
                 f"{attempt.duration_ms} ms, {answer} -> {attempt.outcome}{error}"
             )
+    if detail.transitions:
+        lines.append("  history:")
+        for t in detail.transitions:
+            who = f"delivery #{t.i_delivery}" if t.i_delivery is not None else "event"
+            lines.append(f"    {format_ms(t.at)} UTC  {who} -> {t.state}: {t.reason}")
     return "\n".join(lines)
+
+
+def handler_detail(handler: Handler) -> str:
+    """Every setting of a handler, with its secrets masked."""
+    tls = handler.tls
+    ordered = f"by {handler.order_key or 'i_account, else i_customer'}" if handler.ordered else "no"
+    auto_pause = (
+        f"after {handler.auto_pause_after_s:g} s of failures"
+        if handler.auto_pause_after_s
+        else "service default"
+    )
+    state = "enabled" if handler.enabled else "disabled"
+    if handler.paused:
+        state += f", paused since {format_ms(handler.paused_at)} UTC: {handler.paused_reason}"
+    lines = [
+        f"Handler {handler.name} ({handler.kind}) in environment {handler.i_env}: {state}",
+        f"  url:          {handler.url}",
+        f"  auth:         {handler_auth(handler)} (header {handler.auth_header})",
+        f"  timeout:      {handler.timeout_s:g} s",
+        f"  ordered:      {ordered}",
+        f"  retry:        {_retry_text(handler)}",
+        f"  auto-pause:   {auto_pause}",
+        f"  tls:          verify {'off' if tls.verify is False else 'on'}"
+        + (f", CA {tls.ca_file}" if tls.ca_file else "")
+        + (f", client certificate {tls.client_cert}" if tls.client_cert else ""),
+    ]
+    if handler.failing_since is not None:
+        lines.append(f"  failing since {format_ms(handler.failing_since)} UTC")
+    return "\n".join(lines)
+
+
+def _retry_text(handler: Handler) -> str:
+    r = handler.retry
+    parts = []
+    if r.schedule:
+        parts.append(f"schedule {r.schedule}")
+    if r.base_s is not None or r.factor is not None or r.cap_s is not None:
+        parts.append(f"exponential base {r.base_s} factor {r.factor} cap {r.cap_s}")
+    if r.max_attempts is not None:
+        parts.append(f"at most {r.max_attempts} attempts")
+    if r.max_age_s is not None:
+        parts.append(f"for at most {r.max_age_s:g} s")
+    return ", ".join(parts) if parts else "service default"

@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from espf.retry import RetryPolicy
+from espf.errors import BadRequest
+from espf.retry import DEFAULT_MAX_AGE_S, DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 
 DEFAULT_DATABASE_URL = "sqlite:///espf.db"
 
@@ -40,11 +42,19 @@ class Settings:
     admin_password: str | None = None
     # How long a verified Basic credential is trusted without hashing again.
     credential_cache_ttl_s: float = 60.0
-    # Back-off between resends, see retry.RetryPolicy.
+    # When to resend, see retry.py. The schedule wins; set it to "" for plain
+    # exponential back-off (base * factor^(n-1), capped).
+    retry_schedule: str = DEFAULT_SCHEDULE
     retry_base_s: float = 1.0
     retry_factor: float = 2.0
     retry_cap_s: float = 3600.0
-    retry_max_attempts: int = 50
+    # Limits; 0 means none. At least one must be set.
+    retry_max_attempts: int = 0
+    retry_max_age_s: float = DEFAULT_MAX_AGE_S
+    # A handler failing without a break for this long is paused (never dropping).
+    auto_pause_after_s: float = 6 * 3600.0
+    # An Idempotency-Key of event/create is remembered this long.
+    idempotency_window_s: float = 24 * 3600.0
     # The original waits 300 s for the Application's answer.
     handler_timeout_s: float = 300.0
     # Deliveries claimed per round trip to the store, and sent at once.
@@ -62,14 +72,23 @@ class Settings:
     # On SIGTERM, how long in-flight requests may finish before being released.
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
+    log_format: str = "text"  # or "json"
+    # HTTPS: both files (PEM) or neither.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Trust X-Forwarded-For/-Proto only from these proxy addresses
+    # (comma-separated, "*" for any); empty: trust no one.
+    forwarded_allow_ips: str = ""
 
     @property
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
+            schedule=parse_schedule(self.retry_schedule) if self.retry_schedule else None,
             base_s=self.retry_base_s,
             factor=self.retry_factor,
             cap_s=self.retry_cap_s,
-            max_attempts=self.retry_max_attempts,
+            max_attempts=self.retry_max_attempts or None,
+            max_age_s=self.retry_max_age_s or None,
         )
 
     def replace(self, **changes: Any) -> Settings:
@@ -82,7 +101,8 @@ _POSITIVE = {
     "credential_cache_ttl_s",
     "retry_base_s",
     "retry_cap_s",
-    "retry_max_attempts",
+    "auto_pause_after_s",
+    "idempotency_window_s",
     "handler_timeout_s",
     "dispatch_batch_size",
     "dispatch_concurrency",
@@ -129,6 +149,26 @@ def _validated(settings: Settings) -> Settings:
             "setting heartbeat_interval_s must be shorter than node_ttl_s, or live "
             "dispatchers would be taken for dead"
         )
+    if settings.retry_max_attempts < 0 or settings.retry_max_age_s < 0:
+        raise ConfigError("settings retry_max_attempts and retry_max_age_s cannot be negative")
+    if not settings.retry_max_attempts and not settings.retry_max_age_s:
+        raise ConfigError(
+            "set retry_max_attempts or retry_max_age_s (or both): without a limit a "
+            "delivery the Application never accepts would be retried forever"
+        )
+    if settings.retry_schedule:
+        try:
+            parse_schedule(settings.retry_schedule)
+        except BadRequest as exc:
+            raise ConfigError(f"setting retry_schedule (ESPF_RETRY_SCHEDULE): {exc}") from None
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError("setting log_format (ESPF_LOG_FORMAT) must be text or json")
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise ConfigError("settings tls_cert and tls_key go together: give both or neither")
+    for name in ("tls_cert", "tls_key"):
+        path = getattr(settings, name)
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"setting {name} (ESPF_{name.upper()}): {path} is not a file")
     if settings.log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise ConfigError("setting log_level must be one of debug, info, warning, error")
     return settings
@@ -162,3 +202,28 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         type_name = str(known[name].type).split("|")[0].strip()
         converted[name] = _convert(name, type_name, raw)
     return _validated(Settings(**converted))
+
+
+SECRET_SETTINGS = frozenset({"admin_password"})
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective settings, with every secret (passwords, the password in
+    the database URL) replaced by a mask, for `espf config show`."""
+    shown: dict[str, Any] = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if f.name in SECRET_SETTINGS and value:
+            value = "********"
+        elif f.name == "database_url":
+            value = mask_url_password(value)
+        shown[f.name] = value
+    return shown
+
+
+def mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":********@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

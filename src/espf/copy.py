@@ -2,7 +2,9 @@
 embedded SQLite file into PostgreSQL when one node is no longer enough.
 
 Everything that describes the queue is copied with its ids kept: environments,
-users, event types, handlers, subscriptions, events, deliveries and attempts.
+users, event types, handlers, subscriptions, events, deliveries, attempts,
+the state history, the idempotency keys still in their window, retired
+event type ids and the accounts' provisioning status.
 The ``nodes`` table is not: it lists running dispatchers, and the target has
 none yet. A delivery that was in flight in the source keeps its old node id,
 which no live node has, so the first dispatcher on the target resends it
@@ -31,6 +33,11 @@ COPIED_TABLES = (
     "events",
     "deliveries",
     "attempts",
+    "transitions",
+    "idempotency_keys",
+    "deleted_event_types",
+    "account_status_history",
+    "account_statuses",
 )
 PAGE_ROWS = 5000
 # Every key copied is above this (ids are positive).

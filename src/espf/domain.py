@@ -11,30 +11,48 @@ from typing import Any
 
 
 class EventState(StrEnum):
+    """An event's state follows its deliveries once it is due."""
+
     SCHEDULED = "scheduled"  # waiting for its start_time
-    DISPATCHED = "dispatched"  # due; one delivery per subscribed handler was made
+    PENDING = "pending"  # due; some delivery waits for its next attempt
+    IN_FLIGHT = "in_flight"  # some delivery's request is under way
+    DELIVERED = "delivered"  # every delivery done, at least one accepted, none failed
+    REJECTED = "rejected"  # an Application answered 4xx
+    FAILED = "failed"  # some delivery ran out of attempts
+    CANCELLED = "cancelled"  # an operator cancelled it before it was sent
+    SUPERSEDED = "superseded"  # a newer event of its "latest only" type replaced it
     UNROUTED = "unrouted"  # due, but no enabled handler was subscribed to its type
 
 
 class DeliveryState(StrEnum):
     PENDING = "pending"  # waiting for its next attempt
     IN_FLIGHT = "in_flight"  # claimed by a dispatcher node, request under way
-    HELD = "held"  # its handler is disabled; resumes when the handler is enabled
+    HELD = "held"  # its handler is paused or disabled; goes out when it resumes
+    WAITING = "waiting"  # ordered handler: queued behind an earlier event of its key
     DELIVERED = "delivered"  # the Application answered 2xx
     REJECTED = "rejected"  # the Application answered 4xx: never resent
     FAILED = "failed"  # attempts exhausted
+    CANCELLED = "cancelled"  # an operator cancelled it
+    SUPERSEDED = "superseded"  # a newer event of a "latest only" type replaced it
 
     @property
     def is_final(self) -> bool:
         return self in _FINAL_DELIVERY_STATES
 
 
-_FINAL_DELIVERY_STATES = {DeliveryState.DELIVERED, DeliveryState.REJECTED, DeliveryState.FAILED}
+_FINAL_DELIVERY_STATES = {
+    DeliveryState.DELIVERED,
+    DeliveryState.REJECTED,
+    DeliveryState.FAILED,
+    DeliveryState.CANCELLED,
+    DeliveryState.SUPERSEDED,
+}
 
 
 class AuthMethod(StrEnum):
     BASIC = "basic"
     CUSTOM = "custom"
+    SIGNATURE = "signature"  # Standard Webhooks HMAC-SHA256
     NONE = "none"
 
 
@@ -80,6 +98,37 @@ class Handler:
     auth_token: str | None
     auth_header: str
     timeout_s: float
+    paused: bool = False
+    paused_at: int | None = None
+    paused_reason: str | None = None
+    failing_since: int | None = None
+    auto_pause_after_s: float | None = None
+    retry: RetryOverrides = field(default_factory=lambda: RetryOverrides())
+    ordered: bool = False
+    order_key: str | None = None
+    signing_secrets: tuple[str, ...] = ()
+    tls: TlsSettings = field(default_factory=lambda: TlsSettings())
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOverrides:
+    """A handler's own retry policy; None everywhere means the service default."""
+
+    max_attempts: int | None = None
+    max_age_s: float | None = None
+    schedule: str | None = None
+    base_s: float | None = None
+    factor: float | None = None
+    cap_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    # None means the default: verify. Only an explicit False turns it off.
+    verify: bool | None = None
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +144,12 @@ class HandlerSettings:
     auth_header: str | None = None
     timeout_s: float | None = None
     enabled: bool | None = None
+    auto_pause_after_s: float | None = None
+    retry: RetryOverrides | None = None
+    ordered: bool | None = None
+    order_key: str | None = None
+    signing_secrets: tuple[str, ...] | None = None
+    tls: TlsSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +161,8 @@ class Event:
     start_at: int
     created_at: int
     state: EventState
+    # The API user who created it; None for the CLI and espf's own events.
+    created_by: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +171,28 @@ class NewEvent:
     i_event_type: int
     variables_json: str
     start_at: int
+    # "latest only" types: '<type id>:<variable>=<value>', see coalescing.py
+    coalesce_key: str | None = None
+    idempotency: Idempotency | None = None
+    created_by: int | None = None  # the API user, see Event.created_by
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    key: str
+    request_hash: str
+    not_before: int  # a key older than this has expired
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One state change of an event (``i_delivery`` None) or of a delivery."""
+
+    i_event: int
+    i_delivery: int | None
+    state: str
+    at: int
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +220,7 @@ class Delivery:
     last_status: int | None
     last_error: str | None
     attempt_log: list[Attempt] = field(default_factory=list)
+    order_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +234,9 @@ class ClaimedDelivery:
     variables_json: str
     attempts: int  # attempts made before this one
     handler: Handler
+    # The current retry budget started at this attempt count and instant.
+    budget_from_attempt: int = 0
+    budget_from_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +251,9 @@ class AttemptOutcome:
     error: str | None
     new_state: DeliveryState  # PENDING (retry later), DELIVERED, REJECTED or FAILED
     next_at: int | None  # when PENDING
+    i_event: int = 0
+    i_handler: int = 0
+    reason: str = ""  # for the transition log, e.g. "HTTP 503; next attempt in 30 s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,3 +263,105 @@ class EventFilter:
     state: EventState | None = None
     limit: int = 100
     before_i_event: int | None = None
+    variable: tuple[str, str] | None = None  # (name, value as text), e.g. ("i_account", "541")
+    created_from: int | None = None
+    created_to: int | None = None
+    # Only the events this API user created (a producer's view).
+    created_by: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFilter:
+    """Which deliveries an operator replays; every field narrows the match."""
+
+    i_env: int
+    handler: str | None = None
+    event_type: str | None = None
+    variable: tuple[str, str] | None = None
+    states: tuple[DeliveryState, ...] = ()
+    created_from: int | None = None
+    created_to: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedKey:
+    """An ordered handler's key whose later deliveries wait behind ``head``."""
+
+    i_handler: int
+    handler_name: str
+    order_key: str
+    head_i_delivery: int
+    head_i_event: int
+    head_state: DeliveryState
+    head_attempts: int
+    head_last_error: str | None
+    waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerHealth:
+    """A handler whose latest attempts failed, and since when: the dispatcher
+    pauses it once that lasts longer than its auto-pause limit."""
+
+    i_handler: int
+    i_env: int
+    name: str
+    failing_since: int
+    auto_pause_after_s: float | None
+    paused: bool
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EventTypeUsage:
+    """What keeps an event type from being deleted. Other environments are
+    counted, never named: a user sees nothing of another environment."""
+
+    subscribers_here: list[str]  # handler names in the asking environment
+    events_here: int
+    subscriptions_elsewhere: int
+    events_elsewhere: int
+
+    @property
+    def in_use(self) -> bool:
+        return bool(
+            self.subscribers_here
+            or self.events_here
+            or self.subscriptions_elsewhere
+            or self.events_elsewhere
+        )
+
+
+class ProvisioningStatus(StrEnum):
+    """What the Application reports about an account in one service group."""
+
+    OK = "OK"
+    IN_PROGRESS = "IN_PROGRESS"
+    RETRY = "RETRY"
+    FAILED = "FAILED"
+
+
+class AccountKind(StrEnum):
+    I_ACCOUNT = "i_account"  # /account/i/<i_account>/status
+    ID = "id"  # /account/<id>/status
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """An account as the Application names it. espf keeps no directory of
+    accounts, so ``i_account`` 541 and id ``"541"`` are two different keys."""
+
+    kind: AccountKind
+    key: str  # the i_account in decimal, or the id
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatusChange:
+    """One report: the status of an account in one service group."""
+
+    i_status_change: int
+    group: str
+    status: ProvisioningStatus
+    message: str
+    reported_at: int
+    reported_by: int | None  # the API user who reported it

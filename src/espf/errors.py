@@ -59,6 +59,24 @@ class PayloadTooLarge(EspfError):
     exit_code = 2
 
 
+class UnsupportedMediaType(EspfError):
+    http_status = 415
+    code = "unsupported_media_type"
+    exit_code = 2
+
+
+class TooManyRequests(EspfError):
+    """Too many failed logins from one address; ``retry_after_s`` says when to try again."""
+
+    http_status = 429
+    code = "too_many_requests"
+    exit_code = 3
+
+    def __init__(self, message: str, *, retry_after_s: int = 1, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+
 class Unavailable(EspfError):
     """The database cannot be reached; the client may try again later."""
 

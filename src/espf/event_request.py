@@ -12,6 +12,23 @@ from espf.names import normalize_event_type_name
 from espf.timeparse import parse_start_time
 
 _FIELDS = ("event_type", "variables", "start_time")
+# Deeper nesting is no provisioning data, but it costs every reader's stack.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """The nesting depth of ``value``, counting no further than ``limit + 1``."""
+    depth, level = 0, [value]
+    while level and depth <= limit:
+        depth += 1
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+    return depth + (1 if level else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +49,13 @@ def parse_event_request(body: Any) -> EventRequest:
             '"start_time": ...}',
             code="invalid_body",
         )
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise BadRequest(
+            f"unknown field(s): {', '.join(map(str, unknown))}; "
+            "an event has event_type, variables and start_time",
+            code="unknown_field",
+        )
     raw_type = body.get("event_type")
     if raw_type is None:
         raise BadRequest("event_type is required", code="missing_field")
@@ -47,6 +71,20 @@ def parse_event_request(body: Any) -> EventRequest:
             'variables must be a JSON object, e.g. {"i_account": 541}', code="invalid_field"
         )
 
+    if json_depth(variables) > MAX_JSON_DEPTH:
+        raise BadRequest(
+            f"variables are nested deeper than {MAX_JSON_DEPTH} levels", code="too_deep"
+        )
+
+    variables_json = orjson.dumps(variables).decode()
+    # orjson writes a NUL as \u0000; only then is the walk worth its cost.
+    if "\\u0000" in variables_json and _has_nul(variables):
+        raise BadRequest(
+            "variables contain a NUL character (\\u0000): PostgreSQL cannot store it, and "
+            "no provisioning data needs it",
+            code="invalid_field",
+        )
+
     raw_start = body.get("start_time")
     if raw_start is None or raw_start == "":
         start_at = None
@@ -56,8 +94,20 @@ def parse_event_request(body: Any) -> EventRequest:
         raise BadRequest(
             "start_time must be a string 'YYYY-MM-DD HH:MM:SS' (UTC)", code="invalid_field"
         )
-    return EventRequest(
-        event_type=event_type,
-        variables_json=orjson.dumps(variables).decode(),
-        start_at=start_at,
-    )
+    return EventRequest(event_type=event_type, variables_json=variables_json, start_at=start_at)
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character is in any key or string inside ``value``."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\0" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

@@ -7,9 +7,13 @@ empty, and none may contain whitespace.
 
 from __future__ import annotations
 
+import re
+
 from espf.errors import BadRequest
 
 CUSTOM_PREFIX = "Custom/"
+# An event variable's name, as filters (i_account=541) and order keys use it.
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_NAME_LENGTH = 200
 
 

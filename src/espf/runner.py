@@ -13,6 +13,7 @@ import uvicorn
 from espf.api import create_app
 from espf.config import Settings
 from espf.dispatch.dispatcher import Dispatcher
+from espf.metrics import Metrics
 from espf.service import Bootstrap, Service
 from espf.store import create_store
 
@@ -61,13 +62,14 @@ async def _run(service: Service, settings: Settings, *, api: bool, dispatch: boo
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_requested.set)
 
-    dispatcher = Dispatcher(service.store, settings) if dispatch else None
+    metrics = Metrics()
+    dispatcher = Dispatcher(service.store, settings, metrics=metrics) if dispatch else None
     if dispatcher is not None:
         service.event_listeners.append(dispatcher.notify)
     server = None
     if api:
         config = uvicorn.Config(
-            create_app(service),
+            create_app(service, metrics),
             host=settings.host,
             port=settings.port,
             access_log=False,
@@ -75,6 +77,11 @@ async def _run(service: Service, settings: Settings, *, api: bool, dispatch: boo
             lifespan="off",
             # Keep idle producer connections open for reuse.
             timeout_keep_alive=30,
+            ssl_certfile=settings.tls_cert,
+            ssl_keyfile=settings.tls_key,
+            # X-Forwarded-* only from the proxies the operator named.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
         )
         server = _Server(config)
 
@@ -84,7 +91,8 @@ async def _run(service: Service, settings: Settings, *, api: bool, dispatch: boo
     if dispatcher is not None:
         tasks.append(asyncio.create_task(dispatcher.run(), name="dispatcher"))
     if server is not None:
-        log.info("API listening on http://%s:%d/espf/v1/", settings.host, settings.port)
+        scheme = "https" if settings.tls_cert else "http"
+        log.info("API listening on %s://%s:%d/espf/v1/", scheme, settings.host, settings.port)
     waiter = asyncio.create_task(stop_requested.wait())
     done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     crashed = [task for task in done if task is not waiter and task.exception() is not None]

@@ -126,7 +126,8 @@ STANDARD_EVENT_TYPES: tuple[tuple[int, str], ...] = (
 )
 
 # Types espf itself emits (ids 9000..9999), which handlers may subscribe to.
-ESPF_EVENT_TYPES: tuple[tuple[int, str], ...] = ((9001, "ESPF/Handler/Paused"),)
+HANDLER_PAUSED_TYPE_ID = 9001
+ESPF_EVENT_TYPES: tuple[tuple[int, str], ...] = ((HANDLER_PAUSED_TYPE_ID, "ESPF/Handler/Paused"),)
 
 BUILTIN_EVENT_TYPES = STANDARD_EVENT_TYPES + ESPF_EVENT_TYPES
 

@@ -136,7 +136,7 @@ async def test_due_event_goes_to_enabled_subscribed_handlers_of_its_environment(
     claimed = await world.store.dispatch_due("node-a", T0 + 1000, 100)
 
     assert [c.handler.name for c in claimed] == ["app"]
-    assert await world.event_state(i_event) is EventState.DISPATCHED
+    assert await world.event_state(i_event) is EventState.IN_FLIGHT
     delivery = await world.only_delivery(i_event)
     assert (delivery.handler_name, delivery.state, delivery.attempts) == (
         "app",

@@ -104,7 +104,7 @@ async def test_list_is_newest_first_and_filters(store: Store, custom_type: int) 
     assert await ids(i_env=2, event_type="Account/New") == [e2]
     assert await ids(event_type="Custom/Unknown") == []
     assert await ids(state=EventState.SCHEDULED) == [e4, e3, e2, e1]
-    assert await ids(state=EventState.DISPATCHED) == []
+    assert await ids(state=EventState.PENDING) == []
     assert await ids(i_env=3) == []
 
 

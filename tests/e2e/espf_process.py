@@ -29,6 +29,8 @@ ADMIN_PASSWORD = "admin-password-e2e"
 
 # Short timings so that retries, liveness and restarts happen in test time.
 FAST_SETTINGS = {
+    # No schedule: plain exponential back-off from 0.2 s, capped at 1 s.
+    "ESPF_RETRY_SCHEDULE": "",
     "ESPF_RETRY_BASE_S": "0.2",
     "ESPF_RETRY_CAP_S": "1",
     "ESPF_NODE_TTL_S": "2",
@@ -183,8 +185,14 @@ class EspfProcess:
     def post_event(
         self, body: Any, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD
     ) -> tuple[int, Any]:
+        return self.call("event/create", body, login, password)
+
+    def call(
+        self, method: str, body: Any, login: str = ADMIN_LOGIN, password: str = ADMIN_PASSWORD
+    ) -> tuple[int, Any]:
+        """POST /espf/v1/<method> with a JSON body; return (status, JSON answer)."""
         request = urllib.request.Request(
-            f"{self.base_url}/espf/v1/event/create",
+            f"{self.base_url}/espf/v1/{method}",
             data=json.dumps(body).encode(),
             method="POST",
             headers={

@@ -41,13 +41,13 @@ class Receiver:
     """Answers 200 unless told otherwise by :meth:`answer_next`; holds each
     request ``hold_s`` seconds before answering when set."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self._lock = threading.Lock()
         self._received: list[Received] = []
-        self._script: deque[int] = deque()
+        self._script: deque[tuple[int, dict[str, str]]] = deque()
         self.hold_s = 0.0
         self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="e2e-receiver", daemon=True
@@ -67,10 +67,11 @@ class Receiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def answer_next(self, *statuses: int) -> None:
-        """The next requests get these statuses, in order; then 200 again."""
+    def answer_next(self, *statuses: int, headers: dict[str, str] | None = None) -> None:
+        """The next requests get these statuses (with these headers), in
+        order; then 200 again."""
         with self._lock:
-            self._script.extend(statuses)
+            self._script.extend((status, headers or {}) for status in statuses)
 
     def received(self) -> list[Received]:
         with self._lock:
@@ -93,10 +94,10 @@ class Receiver:
             time.sleep(0.02)
 
     # -- the server side ---------------------------------------------------------------
-    def _record_and_choose(self, request: Received) -> int:
+    def _record_and_choose(self, request: Received) -> tuple[int, dict[str, str]]:
         with self._lock:
             self._received.append(request)
-            return self._script.popleft() if self._script else 200
+            return self._script.popleft() if self._script else (200, {})
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -108,7 +109,7 @@ class Receiver:
                 arrived_at = time.time()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                status = receiver._record_and_choose(
+                status, extra_headers = receiver._record_and_choose(
                     Received(arrived_at, "POST", self.path, list(self.headers.items()), body)
                 )
                 if receiver.hold_s:
@@ -118,6 +119,8 @@ class Receiver:
                     self.send_response(status)
                     self.send_header("Content-Type", "text/plain")
                     self.send_header("Content-Length", str(len(answer)))
+                    for name, value in extra_headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(answer)
                 except (BrokenPipeError, ConnectionResetError):

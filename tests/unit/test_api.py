@@ -14,6 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from espf.domain import EventState
+from espf.store.sql_loader import load_migrations
 from espf.timeparse import parse_start_time
 from tests.unit.api_harness import (
     CUSTOM_TYPE,
@@ -109,8 +110,11 @@ def test_start_time_with_offset_and_milliseconds(api: ApiHarness) -> None:
     assert api.event(i_event).start_at == 1_614_556_800_250
 
 
-def test_unknown_fields_are_ignored(api: ApiHarness) -> None:
-    assert api.create({"event_type": "Account/New", "priority": "high"}).status_code == 200
+def test_unknown_fields_are_refused_by_name(api: ApiHarness) -> None:
+    response = api.create({"event_type": "Account/New", "priority": "high"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "unknown_field"
+    assert "priority" in response.json()["message"]
 
 
 # -- bad input changes nothing ---------------------------------------------------------
@@ -133,6 +137,13 @@ BAD_BODIES: list[tuple[str, bytes, int, str]] = [
     ("event_type empty", b'{"event_type": "  "}', 400, "invalid_event_type"),
     ("event_type malformed", b'{"event_type": "Custom//X"}', 400, "invalid_event_type"),
     ("variables a list", b'{"event_type": "Account/New", "variables": [1]}', 400, "invalid_field"),
+    ("an unknown field", b'{"event_type": "Account/New", "prio": 1}', 400, "unknown_field"),
+    (
+        "variables too deep",
+        b'{"event_type": "Account/New", "variables": ' + b'{"a": ' * 40 + b"1" + b"}" * 41,
+        400,
+        "too_deep",
+    ),
     (
         "variables a string",
         b'{"event_type": "Account/New", "variables": "i_account=541"}',
@@ -398,4 +409,4 @@ def test_health_and_readiness(api: ApiHarness) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     ready = api.client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "schema_version": 1}
+    assert ready.json() == {"status": "ready", "schema_version": len(load_migrations("sqlite"))}

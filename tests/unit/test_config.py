@@ -86,7 +86,7 @@ def test_retry_policy_is_built_from_the_settings() -> None:
         ("ESPF_RETRY_BASE_S", "fast", "retry_base_s"),
         ("ESPF_RETRY_BASE_S", "-1", "retry_base_s"),
         ("ESPF_RETRY_FACTOR", "0.5", "retry_factor"),
-        ("ESPF_RETRY_MAX_ATTEMPTS", "0", "retry_max_attempts"),
+        ("ESPF_RETRY_MAX_ATTEMPTS", "-1", "retry_max_attempts"),
         ("ESPF_HANDLER_TIMEOUT_S", "0", "handler_timeout_s"),
         ("ESPF_DISPATCH_CONCURRENCY", "-5", "dispatch_concurrency"),
         ("ESPF_NODE_TTL_S", "0", "node_ttl_s"),

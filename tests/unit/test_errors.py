@@ -15,8 +15,10 @@ from espf.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     Unauthorized,
     Unavailable,
+    UnsupportedMediaType,
 )
 
 EXPECTED = [
@@ -26,6 +28,8 @@ EXPECTED = [
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (PayloadTooLarge, 413, "payload_too_large"),
+    (UnsupportedMediaType, 415, "unsupported_media_type"),
+    (TooManyRequests, 429, "too_many_requests"),
     (Unavailable, 503, "unavailable"),
     (EspfError, 500, "internal_error"),
 ]

@@ -83,9 +83,14 @@ def test_variables_keep_their_json_types() -> None:
     assert variables["l"] == [1, {"x": 2}]
 
 
+def _headers(handler: Handler) -> dict[str, str]:
+    delivery = dataclasses.replace(DELIVERY, handler=handler)
+    return request_headers(delivery, request_body(delivery))
+
+
 def test_headers_date_is_an_http_date_of_now() -> None:
     before = datetime.now(UTC).replace(microsecond=0)
-    date = request_headers(HANDLER)["Date"]
+    date = _headers(HANDLER)["Date"]
     after = datetime.now(UTC)
     # IMF-fixdate, e.g. "Mon, 01 Mar 2021 00:00:00 GMT" (RFC 9110).
     assert date.endswith(" GMT")
@@ -96,11 +101,11 @@ def test_headers_date_is_an_http_date_of_now() -> None:
 
 
 def test_headers_content_type_is_json() -> None:
-    assert request_headers(HANDLER)["Content-Type"] == "application/json"
+    assert _headers(HANDLER)["Content-Type"] == "application/json"
 
 
 def test_headers_carry_the_handlers_auth_header() -> None:
-    assert request_headers(HANDLER)["Authorization"] == "Basic ZXNwZjpzM2NyZXQ="
+    assert _headers(HANDLER)["Authorization"] == "Basic ZXNwZjpzM2NyZXQ="
     custom = dataclasses.replace(
         HANDLER,
         auth_method=AuthMethod.CUSTOM,
@@ -108,13 +113,13 @@ def test_headers_carry_the_handlers_auth_header() -> None:
         auth_token="abc",
         auth_header="X-App-Auth",
     )
-    headers = request_headers(custom)
+    headers = _headers(custom)
     assert headers["X-App-Auth"] == "Token abc"
     assert "Authorization" not in headers
 
 
 def test_headers_without_auth() -> None:
-    headers = request_headers(dataclasses.replace(HANDLER, auth_method=AuthMethod.NONE))
+    headers = _headers(dataclasses.replace(HANDLER, auth_method=AuthMethod.NONE))
     assert "Authorization" not in headers
     assert {"Date", "Content-Type"} <= set(headers)
 

@@ -2,13 +2,15 @@
 
 The hot path (``event/create``) is a plain Starlette endpoint with orjson:
 design.md §5 measured the framework's per-request cost as the biggest single
-cost of ingest, so no validation framework sits in front of it.
+cost of ingest, so no validation framework sits in front of it. The OpenAPI
+document (api/openapi/) describes every route; a test checks that the two
+list the same routes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -16,66 +18,103 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from espf.api.basic_auth import basic_credentials
-from espf.api.request_body import parse_json, read_body
+from espf.api.accounts import account_routes
+from espf.api.authn import Authenticator
+from espf.api.context import ApiContext, Endpoint
+from espf.api.docs import docs_routes
+from espf.api.event_types import event_type_endpoints
+from espf.api.events import event_endpoints
+from espf.api.handlers import handler_endpoints
 from espf.api.responses import JSONResponse, error_response
-from espf.domain import ApiUser
-from espf.errors import EspfError, NotFound
+from espf.api.subscriptions import subscription_endpoints
+from espf.api.users import user_endpoints
+from espf.errors import EspfError, NotFound, Unavailable
+from espf.metrics import Metrics
 from espf.service import Service
+from espf.store.sql_loader import load_migrations
 
 log = logging.getLogger("espf.api")
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+API_PREFIX = "/espf/v1/"
 
 
-def create_app(service: Service) -> Starlette:
-    limit = service.settings.max_body_bytes
-
-    async def authenticated(request: Request) -> ApiUser:
-        login, password = basic_credentials(request)
-        return await service.authenticate(login, password)
-
-    async def event_create(request: Request) -> Response:
-        user = await authenticated(request)
-        body = parse_json(await read_body(request, limit))
-        i_event = await service.event_create(user.i_env, body)
-        return JSONResponse({"i_event": i_event})
+def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
+    ctx = ApiContext(service, Authenticator(service), service.settings.max_body_bytes)
+    metrics = metrics or Metrics()
+    latest_schema = len(load_migrations(service.store.backend))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         version = await service.store.schema_version()
+        if version != latest_schema:
+            raise Unavailable(
+                f"the database schema is at version {version}, this release needs "
+                f"{latest_schema}: run 'espf migrate'",
+                code="schema_not_current",
+            )
         return JSONResponse({"status": "ready", "schema_version": version})
 
-    def guarded(endpoint: Endpoint) -> Endpoint:
+    async def metrics_page(request: Request) -> Response:
+        await metrics.refresh_queue_gauges(service.store, service.clock.now_ms())
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    def guarded(route: str, endpoint: Endpoint) -> Endpoint:
+        """Errors a client can cause become JSON answers; every answer is counted
+        under its route's template, never its concrete path (bounded labels)."""
+        latency = metrics.api_latency.labels(route)
+
         async def run(request: Request) -> Response:
+            started = time.perf_counter()
             try:
-                return await endpoint(request)
+                response = await endpoint(request)
             except EspfError as error:
-                return error_response(error)
+                response = error_response(error)
+            latency.observe(time.perf_counter() - started)
+            metrics.api_requests.labels(route, str(response.status_code)).inc()
+            return response
 
         return run
 
+    methods = {
+        **event_endpoints(ctx),
+        **handler_endpoints(ctx),
+        **subscription_endpoints(ctx),
+        **event_type_endpoints(ctx),
+        **user_endpoints(ctx),
+    }
     routes = [
-        Route("/espf/v1/event/create", guarded(event_create), methods=["POST"]),
-        Route("/healthz", guarded(healthz), methods=["GET"]),
-        Route("/readyz", guarded(readyz), methods=["GET"]),
+        *(
+            Route(API_PREFIX + path, guarded(path, endpoint), methods=["POST"])
+            for path, endpoint in methods.items()
+        ),
+        *account_routes(ctx, guarded),
+        *docs_routes(guarded),
+        Route("/healthz", guarded("healthz", healthz), methods=["GET"]),
+        Route("/readyz", guarded("readyz", readyz), methods=["GET"]),
+        Route("/metrics", guarded("metrics", metrics_page), methods=["GET"]),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return error_response(NotFound(f"no such resource: {request.url.path}"))
-        error = EspfError(exc.detail, code="method_not_allowed" if exc.status_code == 405 else None)
-        error.http_status = exc.status_code
-        return error_response(error, headers=dict(exc.headers or {}))
+            response = error_response(NotFound(f"no such resource: {request.url.path}"))
+        else:
+            code = "method_not_allowed" if exc.status_code == 405 else None
+            error = EspfError(exc.detail, code=code)
+            error.http_status = exc.status_code
+            response = error_response(error, headers=dict(exc.headers or {}))
+        metrics.api_requests.labels("unmatched", str(response.status_code)).inc()
+        return response
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(EspfError("internal error; see the service log"))
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    app.state.metrics = metrics
+    return app

@@ -21,10 +21,14 @@ import uuid
 
 from espf.clock import Clock, SystemClock
 from espf.config import Settings
+from espf.dispatch.auto_pause import AutoPauser
+from espf.dispatch.outcome import decide_outcome
 from espf.dispatch.outcomes import OutcomeRecorder
 from espf.dispatch.sender import EventSender
-from espf.domain import AttemptOutcome, ClaimedDelivery, DeliveryState
-from espf.retry import RetryPolicy, Verdict, classify
+from espf.domain import ClaimedDelivery, DeliveryState, HandlerHealth, RetryOverrides
+from espf.metrics import Metrics
+from espf.retry import RetryPolicy
+from espf.retry_overrides import retry_policy_for
 from espf.store import Store
 
 log = logging.getLogger("espf.dispatch")
@@ -54,6 +58,7 @@ class Dispatcher:
         clock: Clock | None = None,
         sender: EventSender | None = None,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -62,9 +67,14 @@ class Dispatcher:
         self.policy: RetryPolicy = settings.retry_policy
         self._sender = sender or EventSender(settings.handler_connections)
         self._rng = rng or random.Random()
+        self._policies: dict[RetryOverrides, RetryPolicy] = {}
+        self.metrics = metrics or Metrics()
+        self._pauser = AutoPauser(store, settings.auto_pause_after_s, self.metrics)
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
-        self._recorder = OutcomeRecorder(store, self.node_id, on_written=self._slot_freed.set)
+        self._recorder = OutcomeRecorder(
+            store, self.node_id, self._check_health, on_written=self._slot_freed.set
+        )
         self._planned_wake: float = _NEVER
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -170,48 +180,55 @@ class Dispatcher:
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
 
+    def _policy(self, delivery: ClaimedDelivery) -> RetryPolicy:
+        overrides = delivery.handler.retry
+        policy = self._policies.get(overrides)
+        if policy is None:
+            policy = self._policies[overrides] = retry_policy_for(overrides, self.policy)
+        return policy
+
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         started_at = self.clock.now_ms()
         t0 = time.perf_counter()
         result = await self._sender.send(delivery)
         duration_ms = int((time.perf_counter() - t0) * 1000)
-        attempt_no = delivery.attempts + 1
-        verdict = classify(result.status_code)
-        next_at = None
-        if verdict is Verdict.DELIVERED:
-            state = DeliveryState.DELIVERED
-        elif verdict is Verdict.REJECTED:
-            state = DeliveryState.REJECTED
-        else:
-            delay_ms = self.policy.next_delay_ms(attempt_no, self._rng)
-            if delay_ms is None:
-                state = DeliveryState.FAILED
-            else:
-                state = DeliveryState.PENDING
-                next_at = self.clock.now_ms() + delay_ms
-        self._recorder.add(
-            AttemptOutcome(
-                i_delivery=delivery.i_delivery,
-                attempt_no=attempt_no,
-                started_at=started_at,
-                duration_ms=duration_ms,
-                status_code=result.status_code,
-                error=result.error,
-                new_state=state,
-                next_at=next_at,
-            )
+        outcome = decide_outcome(
+            delivery,
+            result,
+            self._policy(delivery),
+            started_at=started_at,
+            duration_ms=duration_ms,
+            now=self.clock.now_ms(),
+            rng=self._rng,
         )
+        self._recorder.add(outcome)
+        handler = delivery.handler.name
+        self.metrics.attempt_latency.labels(handler).observe(duration_ms / 1000)
+        verdict = "retry" if outcome.new_state is DeliveryState.PENDING else outcome.new_state.value
+        self.metrics.deliveries.labels(handler, verdict).inc()
         log.info(
             "delivery i_event=%d handler=%s attempt=%d status=%s outcome=%s%s",
             delivery.i_event,
-            delivery.handler.name,
-            attempt_no,
+            handler,
+            outcome.attempt_no,
             result.status_code if result.status_code is not None else "-",
-            state.value,
+            verdict,
             f" error={result.error!r}" if result.error else "",
+            extra={
+                "i_event": delivery.i_event,
+                "i_delivery": delivery.i_delivery,
+                "handler": handler,
+                "attempt": outcome.attempt_no,
+                "status": result.status_code,
+                "outcome": verdict,
+                "duration_ms": duration_ms,
+            },
         )
-        if next_at is not None:
-            self.notify(next_at)
+        if outcome.next_at is not None:
+            self.notify(outcome.next_at)
+
+    async def _check_health(self, health: list[HandlerHealth]) -> None:
+        await self._pauser.check(health, self.clock.now_ms())
 
     # -- liveness ----------------------------------------------------------------------
     async def _beat(self) -> None:

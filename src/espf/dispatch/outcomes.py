@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from espf.domain import AttemptOutcome
+from espf.domain import AttemptOutcome, HandlerHealth
 from espf.store import Store
 
 log = logging.getLogger("espf.dispatch")
@@ -23,9 +23,14 @@ RETRY_WRITE_AFTER_S = 1.0
 
 class OutcomeRecorder:
     def __init__(
-        self, store: Store, node_id: str, on_written: Callable[[], None] | None = None
+        self,
+        store: Store,
+        node_id: str,
+        on_health: Callable[[list[HandlerHealth]], Awaitable[None]],
+        on_written: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
+        self._on_health = on_health
         self._node_id = node_id
         self._on_written = on_written
         self._pending: list[AttemptOutcome] = []
@@ -48,16 +53,21 @@ class OutcomeRecorder:
             batch, self._pending = self._pending, []
             self._writing = len(batch)
             try:
-                await self._store.delivery_record_outcomes(self._node_id, batch)
+                health = await self._store.delivery_record_outcomes(self._node_id, batch)
             except Exception:
                 log.exception("could not record %d outcomes; will retry", len(batch))
                 self._pending[:0] = batch
                 self._writing = 0
                 await asyncio.sleep(RETRY_WRITE_AFTER_S)
-            else:
-                self._writing = 0
-                if self._on_written is not None:
-                    self._on_written()
+                continue
+            self._writing = 0
+            if self._on_written is not None:
+                self._on_written()
+            if health:
+                try:
+                    await self._on_health(health)
+                except Exception:
+                    log.exception("could not check handler health")
 
     async def drain(self) -> None:
         """Wait until every outcome added so far is written."""

@@ -11,18 +11,26 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from espf.domain import (
+    AccountRef,
+    AccountStatusChange,
     ApiUser,
     AttemptOutcome,
+    BlockedKey,
     ClaimedDelivery,
     Delivery,
     Environment,
     Event,
     EventFilter,
     EventType,
+    EventTypeUsage,
     Handler,
+    HandlerHealth,
     HandlerSettings,
     NewEvent,
+    ProvisioningStatus,
+    ReplayFilter,
     Role,
+    Transition,
 )
 
 
@@ -62,6 +70,14 @@ class Store(Protocol):
 
     async def user_count(self) -> int: ...
 
+    async def user_delete(self, i_env: int, login: str) -> bool:
+        """False if there is no such user in ``i_env``, or if it is the
+        environment's last administrator (an environment keeps one)."""
+
+    async def user_set_role(self, i_env: int, login: str, role: Role) -> ApiUser | None:
+        """None if there is no such user in ``i_env``, or if the change would
+        leave the environment without an administrator."""
+
     # -- event types ----------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         """Give the next custom id (10001 first). Raise Conflict if it exists."""
@@ -69,6 +85,13 @@ class Store(Protocol):
     async def event_type_get_by_name(self, name: str) -> EventType | None: ...
 
     async def event_type_list(self) -> list[EventType]: ...
+
+    async def event_type_delete(self, i_event_type: int, now: int) -> bool:
+        """Delete a custom type that no subscription and no event uses, and
+        retire its id for good. False if it is in use, built in or unknown."""
+
+    async def event_type_usage(self, i_event_type: int, i_env: int) -> EventTypeUsage:
+        """What uses the type, told apart for ``i_env`` and the others."""
 
     # -- handlers and subscriptions -------------------------------------------
     async def handler_create(
@@ -82,10 +105,18 @@ class Store(Protocol):
 
     async def handler_get(self, i_env: int, name: str) -> Handler | None: ...
 
-    async def handler_list(self, i_env: int | None) -> list[Handler]: ...
+    async def handler_list(self, i_env: int | None) -> list[Handler]:
+        """Deleted handlers are left out, as by handler_get."""
+
+    async def handler_delete(self, handler: Handler, now: int) -> int:
+        """Delete a handler with no unfinished delivery, with its
+        subscriptions; its row stays, renamed and with its secrets wiped, for
+        the history of its finished deliveries, which are never sent again.
+        Return 0 when deleted, else the number of unfinished deliveries."""
 
     async def subscription_add(self, i_handler: int, i_event_type: int) -> bool:
-        """Return False if it already existed."""
+        """Return False if it already existed. Raise NotFound if the type was
+        deleted since it was looked up."""
 
     async def subscription_remove(self, i_handler: int, i_event_type: int) -> bool:
         """Return False if there was none."""
@@ -97,11 +128,21 @@ class Store(Protocol):
 
     # -- events -----------------------------------------------------------------
     async def event_insert(self, event: NewEvent, now: int) -> int:
-        """Commit durably, then return the new ``i_event``."""
+        """Commit durably, then return the new ``i_event``. With an
+        idempotency key seen within its window, return the first event's id
+        instead; raise Conflict if that request's body was different, and
+        NotFound if its event type was deleted since it was looked up."""
+
+    async def idempotency_prune(self, not_before: int) -> int:
+        """Forget idempotency keys older than ``not_before``."""
+
+    async def transition_list(self, i_event: int) -> list[Transition]:
+        """Every recorded state change of the event and its deliveries."""
 
     async def event_get(self, i_event: int, i_env: int | None) -> Event | None: ...
 
-    async def event_list(self, event_filter: EventFilter) -> list[Event]: ...
+    async def event_list(self, event_filter: EventFilter) -> list[Event]:
+        """Newest first (i_event descending), every field of the filter narrowing."""
 
     async def event_count_by_state(self) -> dict[str, int]: ...
 
@@ -109,6 +150,10 @@ class Store(Protocol):
         """Deliveries with their full attempt log."""
 
     async def delivery_count_by_state(self) -> dict[str, int]: ...
+
+    async def due_backlog(self, now: int) -> tuple[int, int | None]:
+        """How many events and deliveries are due but not sent, and since
+        when the oldest of them has been due (None if nothing is)."""
 
     # -- dispatching --------------------------------------------------------------
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
@@ -128,7 +173,10 @@ class Store(Protocol):
 
     async def delivery_record_outcomes(
         self, node_id: str, outcomes: Sequence[AttemptOutcome]
-    ) -> None: ...
+    ) -> list[HandlerHealth]:
+        """Record attempts and move deliveries on (ordering and event states
+        included). Return the health of the handlers that failed in this
+        batch, so that the dispatcher can pause one failing for too long."""
 
     async def node_heartbeat(self, node_id: str, hostname: str, pid: int, now: int) -> None: ...
 
@@ -144,6 +192,35 @@ class Store(Protocol):
     async def node_release(self, node_id: str, now: int) -> int:
         """A node stopping gracefully hands back what it still holds."""
 
+    # -- operator actions -----------------------------------------------------------
+    async def handler_set_paused(
+        self, handler: Handler, paused: bool, reason: str, now: int, announce: NewEvent | None
+    ) -> bool:
+        """Pause (pending deliveries are held) or resume (held ones go out),
+        and insert ``announce`` in the same transaction. Return False if the
+        handler already was in that state."""
+
+    async def delivery_get(self, i_delivery: int, i_env: int | None) -> Delivery | None: ...
+
+    async def deliveries_reopen(self, ids: Sequence[int], now: int, reason: str) -> int:
+        """Make deliveries due now with a fresh retry budget; return how many.
+        Deliveries of a deleted handler are left alone."""
+
+    async def deliveries_match(self, replay: ReplayFilter) -> list[int]:
+        """Deliveries of deleted handlers never match."""
+
+    async def event_cancel(self, i_event: int, i_env: int, now: int, reason: str) -> int:
+        """Cancel a scheduled event, or its deliveries not yet sent; return
+        how many things were cancelled (0: nothing could be)."""
+
+    async def event_reschedule(
+        self, i_event: int, i_env: int, start_at: int, now: int, reason: str
+    ) -> bool:
+        """Move a not yet delivered event; False if some delivery is already
+        in flight or done."""
+
+    async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]: ...
+
     # -- copying a whole database (espf copy, see espf/copy.py) -------------------
     async def copy_row_counts(self) -> dict[str, int]:
         """Rows per copied table (see espf.copy.COPIED_TABLES)."""
@@ -157,3 +234,26 @@ class Store(Protocol):
 
     async def copy_finish(self) -> None:
         """After the last copy_write: make new ids continue past the copied ones."""
+
+    # -- account provisioning status ----------------------------------------------
+    async def account_status_report(
+        self,
+        i_env: int,
+        account: AccountRef,
+        group: str,
+        status: ProvisioningStatus,
+        message: str,
+        now: int,
+        reported_by: int | None,
+    ) -> AccountStatusChange:
+        """Add to the history and make it the group's current status."""
+
+    async def account_status_current(
+        self, i_env: int, account: AccountRef
+    ) -> list[AccountStatusChange]:
+        """The latest report of each service group, by group name."""
+
+    async def account_status_history(
+        self, i_env: int, account: AccountRef, group: str | None, before: int | None, limit: int
+    ) -> list[AccountStatusChange]:
+        """Reports newest first, older than ``before`` (an i_status_change) if given."""

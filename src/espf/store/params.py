@@ -5,7 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from espf.domain import AttemptOutcome, DeliveryState, Handler, HandlerSettings
+import orjson
+
+from espf.domain import (
+    AccountRef,
+    AttemptOutcome,
+    DeliveryState,
+    EventFilter,
+    Handler,
+    HandlerSettings,
+    Idempotency,
+    NewEvent,
+    ReplayFilter,
+    RetryOverrides,
+    TlsSettings,
+)
+from espf.errors import Conflict
+from espf.retry import Verdict, classify
 
 
 def settings_of(handler: Handler) -> HandlerSettings:
@@ -19,11 +35,19 @@ def settings_of(handler: Handler) -> HandlerSettings:
         auth_header=handler.auth_header,
         timeout_s=handler.timeout_s,
         enabled=handler.enabled,
+        auto_pause_after_s=handler.auto_pause_after_s,
+        retry=handler.retry,
+        ordered=handler.ordered,
+        order_key=handler.order_key,
+        signing_secrets=handler.signing_secrets,
+        tls=handler.tls,
     )
 
 
 def handler_params(settings: HandlerSettings) -> dict[str, Any]:
     assert settings.auth_method is not None and settings.url is not None
+    retry = settings.retry or RetryOverrides()
+    tls = settings.tls or TlsSettings()
     return {
         "url": settings.url,
         "auth_method": settings.auth_method.value,
@@ -34,12 +58,31 @@ def handler_params(settings: HandlerSettings) -> dict[str, Any]:
         "auth_header": settings.auth_header or "Authorization",
         "timeout_s": settings.timeout_s,
         "enabled": bool(settings.enabled),
+        "auto_pause_after_s": settings.auto_pause_after_s,
+        "retry_max_attempts": retry.max_attempts,
+        "retry_max_age_s": retry.max_age_s,
+        "retry_schedule": retry.schedule,
+        "retry_base_s": retry.base_s,
+        "retry_factor": retry.factor,
+        "retry_cap_s": retry.cap_s,
+        "ordered": bool(settings.ordered),
+        "order_key": settings.order_key,
+        "signing_secrets": (
+            orjson.dumps(list(settings.signing_secrets)).decode()
+            if settings.signing_secrets
+            else None
+        ),
+        "tls_verify": tls.verify is not False,
+        "tls_ca_file": tls.ca_file,
+        "tls_client_cert": tls.client_cert,
+        "tls_client_key": tls.client_key,
     }
 
 
 def outcome_params(
     node_id: str, outcomes: Sequence[AttemptOutcome]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parameters for the delivery updates and the attempt log."""
     updates, attempts = [], []
     for o in outcomes:
         final = o.new_state is not DeliveryState.PENDING
@@ -69,6 +112,14 @@ def outcome_params(
     return updates, attempts
 
 
+def outcome_reasons(outcomes: Sequence[AttemptOutcome]) -> dict[int, tuple[str, int]]:
+    """For the transition log: why each delivery changed state, and when."""
+    return {
+        o.i_delivery: (o.reason or _attempt_outcome(o), o.started_at + o.duration_ms)
+        for o in outcomes
+    }
+
+
 def _attempt_outcome(o: AttemptOutcome) -> str:
     if o.new_state is DeliveryState.PENDING:
         return "retry"
@@ -89,5 +140,123 @@ def interrupted_attempts(rescued: list[Any], now: int) -> list[dict[str, Any]]:
             "error": INTERRUPTED_ERROR,
             "outcome": "interrupted",
         }
-        for i_delivery, attempts, claimed_at in rescued
+        for i_delivery, attempts, claimed_at, _ in rescued
     ]
+
+
+def interrupted_transitions(rescued: list[Any], now: int) -> list[dict[str, Any]]:
+    return [
+        transition_row(i_event, i_delivery, "pending", now, INTERRUPTED_ERROR)
+        for i_delivery, _, _, i_event in rescued
+    ]
+
+
+PROMOTED_REASON = "the earlier event of its key is done"
+WAITING_REASON = "ordered handler: waits for the earlier event of its key"
+SUPERSEDED_REASON = "a newer event of this type for the same account or customer replaces it"
+
+
+def transition_row(
+    i_event: int, i_delivery: int | None, state: str, at: int, reason: str
+) -> dict[str, Any]:
+    return {
+        "i_event": i_event,
+        "i_delivery": i_delivery,
+        "state": state,
+        "at": at,
+        "reason": reason,
+    }
+
+
+def created_transition(i_event: int, now: int) -> dict[str, Any]:
+    return transition_row(i_event, None, "scheduled", now, "created")
+
+
+def new_event_params(event: NewEvent, now: int) -> dict[str, Any]:
+    return {
+        "i_env": event.i_env,
+        "i_event_type": event.i_event_type,
+        "variables": event.variables_json,
+        "start_at": event.start_at,
+        "coalesce_key": event.coalesce_key,
+        "created_by": event.created_by,
+        "now": now,
+    }
+
+
+def idempotent_repeat(idem: Idempotency, stored_hash: str, i_event: int) -> int:
+    """The first answer for a repeated key; a different body under the same key is a conflict."""
+    if stored_hash != idem.request_hash:
+        raise Conflict(
+            f"Idempotency-Key {idem.key!r} was already used for a different request "
+            f"(event {i_event}); use a new key for a new event",
+            code="idempotency_key_reused",
+        )
+    return i_event
+
+
+def event_filter_params(event_filter: EventFilter) -> dict[str, Any]:
+    name, value = event_filter.variable or (None, None)
+    return {
+        "i_env": event_filter.i_env,
+        "event_type": event_filter.event_type,
+        "state": event_filter.state.value if event_filter.state else None,
+        "before": event_filter.before_i_event,
+        "limit": event_filter.limit,
+        "var_name": name,
+        "var_value": value,
+        "created_from": event_filter.created_from,
+        "created_to": event_filter.created_to,
+        "created_by": event_filter.created_by,
+    }
+
+
+def account_status_params(i_env: int, account: AccountRef, group: str | None) -> dict[str, Any]:
+    return {
+        "i_env": i_env,
+        "account_kind": account.kind.value,
+        "account": account.key,
+        "service_group": group,
+    }
+
+
+def deleted_handler_name(handler: Handler) -> str:
+    """What a deleted handler is called in the history of its deliveries.
+    Live names have no spaces, so this never takes a live handler's name."""
+    return f"{handler.name} (deleted #{handler.i_handler})"
+
+
+def replay_params(replay: ReplayFilter) -> dict[str, Any]:
+    states = replay.states or (
+        DeliveryState.DELIVERED,
+        DeliveryState.REJECTED,
+        DeliveryState.FAILED,
+        DeliveryState.CANCELLED,
+        DeliveryState.SUPERSEDED,
+    )
+    name, value = replay.variable or (None, None)
+    return {
+        "i_env": replay.i_env,
+        "handler": replay.handler,
+        "event_type": replay.event_type,
+        "states": orjson.dumps([state.value for state in states]).decode(),
+        "var_name": name,
+        "var_value": value,
+        "created_from": replay.created_from,
+        "created_to": replay.created_to,
+    }
+
+
+def split_by_health(outcomes: Sequence[AttemptOutcome]) -> tuple[set[int], dict[int, int]]:
+    """Handlers that answered (any 2xx or final 4xx: the Application is alive),
+    and for the others the time of their first failure in this batch."""
+    answered: set[int] = set()
+    failing: dict[int, int] = {}
+    for o in outcomes:
+        if classify(o.status_code) is not Verdict.RETRY:
+            answered.add(o.i_handler)
+        else:
+            failing[o.i_handler] = min(failing.get(o.i_handler, o.started_at), o.started_at)
+    for i_handler in answered:
+        failing.pop(i_handler, None)
+    return answered, failing

@@ -15,33 +15,55 @@ postgres_wakeups.py.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
 
 from espf.domain import (
+    AccountRef,
+    AccountStatusChange,
     ApiUser,
     AttemptOutcome,
+    BlockedKey,
     ClaimedDelivery,
     Delivery,
     Environment,
     Event,
     EventFilter,
     EventType,
+    EventTypeUsage,
     Handler,
+    HandlerHealth,
     HandlerSettings,
     NewEvent,
+    ProvisioningStatus,
+    ReplayFilter,
     Role,
+    Transition,
 )
-from espf.errors import Conflict, Unavailable
+from espf.errors import Conflict, NotFound, Unavailable
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
 from espf.store.params import (
+    PROMOTED_REASON,
+    SUPERSEDED_REASON,
+    WAITING_REASON,
+    account_status_params,
+    created_transition,
+    deleted_handler_name,
+    event_filter_params,
     handler_params,
+    idempotent_repeat,
     interrupted_attempts,
+    interrupted_transitions,
+    new_event_params,
     outcome_params,
+    outcome_reasons,
+    replay_params,
     settings_of,
+    split_by_health,
+    transition_row,
 )
 from espf.store.pg_migrate import apply_migrations, schema_version
 from espf.store.pg_pool import Conn, PgPool, execute, executemany, fetch, fetchrow
@@ -53,6 +75,14 @@ Q = load_pg_queries()
 PG_ONLY = load_pg_queries("backend_only.sql")
 
 DEFAULT_POOL_SIZE = 10
+
+
+def _type_gone() -> NotFound:
+    # Another process deleted the type (or handler) after it was looked up.
+    return NotFound(
+        "the event type or handler no longer exists; it was just deleted",
+        code="unknown_event_type",
+    )
 
 
 class PostgresStore:
@@ -152,6 +182,25 @@ class PostgresStore:
         row = await self._fetchone("user_count", {})
         return int(row[0])
 
+    async def user_delete(self, i_env: int, login: str) -> bool:
+        params = {"i_env": i_env, "login": login}
+
+        async def delete(conn: Conn) -> bool:
+            await fetchrow(conn, PG_ONLY["environment_lock"], params)
+            return await fetchrow(conn, Q["user_delete"], params) is not None
+
+        return await self._transaction(delete)
+
+    async def user_set_role(self, i_env: int, login: str, role: Role) -> ApiUser | None:
+        params = {"i_env": i_env, "login": login, "role": role.value}
+
+        async def update(conn: Conn) -> ApiUser | None:
+            await fetchrow(conn, PG_ONLY["environment_lock"], params)
+            row = await fetchrow(conn, Q["user_set_role"], params)
+            return rows.api_user(row) if row else None
+
+        return await self._transaction(update)
+
     # -- event types ----------------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         async def insert(conn: Conn) -> EventType:
@@ -180,6 +229,31 @@ class PostgresStore:
     async def event_type_list(self) -> list[EventType]:
         return [rows.event_type(r) for r in await self._fetchall("event_type_list", {})]
 
+    async def event_type_delete(self, i_event_type: int, now: int) -> bool:
+        key = {"i_event_type": i_event_type}
+
+        async def delete(conn: Conn) -> bool:
+            row = await fetchrow(conn, Q["event_type_delete_unused"], key)
+            if row is None:
+                return False
+            await execute(conn, Q["event_type_retire"], {**key, "name": row[1], "now": now})
+            return True
+
+        try:
+            return await self._transaction(delete)
+        except asyncpg.ForeignKeyViolationError:
+            return False  # events (or a subscription just committed) use it
+
+    async def event_type_usage(self, i_event_type: int, i_env: int) -> EventTypeUsage:
+        key = {"i_event_type": i_event_type, "i_env": i_env}
+
+        async def read(conn: Conn) -> EventTypeUsage:
+            subscribers = await fetch(conn, Q["event_type_subscribers"], key)
+            here, elsewhere = await fetchrow(conn, Q["event_type_event_counts"], key)
+            return rows.event_type_usage([tuple(r) for r in subscribers], here, elsewhere, i_env)
+
+        return await self._db.run(read)
+
     # -- handlers and subscriptions --------------------------------------------------
     async def handler_create(
         self, i_env: int, name: str, settings: HandlerSettings, now: int
@@ -200,11 +274,13 @@ class PostgresStore:
         params = handler_params(settings_of(handler))
         params.update({"i_handler": handler.i_handler, "now": now})
         key = {"i_handler": handler.i_handler}
-        hold = "delivery_unhold_for_handler" if handler.enabled else "delivery_hold_for_handler"
+        runs = handler.enabled and not handler.paused
+        hold = "delivery_unhold_for_handler" if runs else "delivery_hold_for_handler"
 
         async def update(conn: Conn) -> Handler:
             await execute(conn, Q["handler_update"], params)
-            await execute(conn, Q[hold], key)
+            moved = await fetch(conn, Q[hold], key)
+            await _refresh_events(conn, {row[1] for row in moved})
             row = await fetchrow(
                 conn, Q["handler_get"], {"i_env": handler.i_env, "name": handler.name}
             )
@@ -219,9 +295,30 @@ class PostgresStore:
     async def handler_list(self, i_env: int | None) -> list[Handler]:
         return [rows.handler(r) for r in await self._fetchall("handler_list", {"i_env": i_env})]
 
+    async def handler_delete(self, handler: Handler, now: int) -> int:
+        key = {"i_handler": handler.i_handler}
+
+        async def delete(conn: Conn) -> int:
+            await fetchrow(conn, PG_ONLY["handler_lock"], key)
+            unfinished = int((await fetchrow(conn, Q["handler_count_unfinished"], key))[0])
+            if unfinished:
+                return unfinished
+            await execute(conn, Q["subscription_delete_all"], key)
+            await execute(
+                conn,
+                Q["handler_mark_deleted"],
+                {**key, "now": now, "deleted_name": deleted_handler_name(handler)},
+            )
+            return 0
+
+        return await self._transaction(delete)
+
     async def subscription_add(self, i_handler: int, i_event_type: int) -> bool:
         params = {"i_handler": i_handler, "i_event_type": i_event_type}
-        return await self._run("subscription_insert", params) > 0
+        try:
+            return await self._run("subscription_insert", params) > 0
+        except asyncpg.ForeignKeyViolationError:
+            raise _type_gone() from None
 
     async def subscription_remove(self, i_handler: int, i_event_type: int) -> bool:
         params = {"i_handler": i_handler, "i_event_type": i_event_type}
@@ -235,17 +332,49 @@ class PostgresStore:
 
     # -- events ------------------------------------------------------------------------
     async def event_insert(self, event: NewEvent, now: int) -> int:
-        params = {
-            "i_env": event.i_env,
-            "i_event_type": event.i_event_type,
-            "variables": event.variables_json,
-            "start_at": event.start_at,
-            "now": now,
-        }
-        # One statement, committed on its own: durable when this returns.
-        row = await self._fetchone("event_insert", params)
-        self._announcer.announce(event.start_at)
-        return int(row[0])
+        params = new_event_params(event, now)
+        idem = event.idempotency
+
+        async def insert(conn: Conn) -> tuple[int, bool]:
+            if idem is not None:
+                key = {"i_env": event.i_env, "key": idem.key, "not_before": idem.not_before}
+                await fetchrow(conn, PG_ONLY["idempotency_key_lock"], key)
+                seen = await fetchrow(conn, Q["idempotency_key_get"], key)
+                if seen is not None:
+                    return idempotent_repeat(idem, seen[0], seen[1]), False
+            i_event = int((await fetchrow(conn, Q["event_insert"], params))[0])
+            await execute(conn, Q["transition_insert"], created_transition(i_event, now))
+            if idem is not None:
+                await execute(
+                    conn,
+                    Q["idempotency_key_put"],
+                    {
+                        "i_env": event.i_env,
+                        "key": idem.key,
+                        "request_hash": idem.request_hash,
+                        "i_event": i_event,
+                        "now": now,
+                    },
+                )
+            return i_event, True
+
+        # One transaction, committed before this returns: durable.
+        try:
+            i_event, created = await self._transaction(insert)
+        except asyncpg.ForeignKeyViolationError:
+            raise _type_gone() from None
+        if created:
+            self._announcer.announce(event.start_at)
+        return i_event
+
+    async def idempotency_prune(self, not_before: int) -> int:
+        return await self._run("idempotency_key_prune", {"not_before": not_before})
+
+    async def transition_list(self, i_event: int) -> list[Transition]:
+        return [
+            rows.transition(r)
+            for r in await self._fetchall("transition_list_for_event", {"i_event": i_event})
+        ]
 
     async def _announce(self, due_at: int) -> None:
         params = {"due_at": due_at}
@@ -268,13 +397,7 @@ class PostgresStore:
         return rows.event(row) if row else None
 
     async def event_list(self, event_filter: EventFilter) -> list[Event]:
-        params = {
-            "i_env": event_filter.i_env,
-            "event_type": event_filter.event_type,
-            "state": event_filter.state.value if event_filter.state else None,
-            "before": event_filter.before_i_event,
-            "limit": event_filter.limit,
-        }
+        params = event_filter_params(event_filter)
         return [rows.event(r) for r in await self._fetchall("event_list", params)]
 
     async def event_count_by_state(self) -> dict[str, int]:
@@ -295,6 +418,10 @@ class PostgresStore:
     async def delivery_count_by_state(self) -> dict[str, int]:
         return {r[0]: r[1] for r in await self._fetchall("delivery_count_by_state", {})}
 
+    async def due_backlog(self, now: int) -> tuple[int, int | None]:
+        count, oldest = await self._fetchone("due_backlog", {"now": now})
+        return int(count), (oldest if oldest is not None and oldest <= now else None)
+
     # -- dispatching ------------------------------------------------------------------------
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
         lost_claims = list(self._lost_claims)
@@ -308,9 +435,7 @@ class PostgresStore:
                 )
             due = await fetch(conn, Q["event_take_due"], {"now": now, "limit": limit})
             if due:
-                ids = {"ids": [row[0] for row in due]}
-                await execute(conn, Q["delivery_fan_out"], ids)
-                await execute(conn, Q["event_mark_unrouted"], ids)
+                await _fan_out(conn, [row[0] for row in due], now)
             claimed = await fetch(
                 conn, Q["delivery_claim_due"], {"node_id": node_id, "now": now, "limit": limit}
             )
@@ -319,7 +444,9 @@ class PostgresStore:
             detail = await fetch(
                 conn, Q["delivery_claimed_detail"], {"ids": [row[0] for row in claimed]}
             )
-            return [rows.claimed_delivery(tuple(row)) for row in detail]
+            deliveries = [rows.claimed_delivery(tuple(row)) for row in detail]
+            await _refresh_events(conn, {d.i_event for d in deliveries})
+            return deliveries
 
         try:
             claimed = await self._transaction(dispatch)
@@ -336,16 +463,81 @@ class PostgresStore:
 
     async def delivery_record_outcomes(
         self, node_id: str, outcomes: Sequence[AttemptOutcome]
-    ) -> None:
+    ) -> list[HandlerHealth]:
+        if not outcomes:
+            return []
         updates, attempts = outcome_params(node_id, outcomes)
+        reasons = outcome_reasons(outcomes)
         # Rows locked in one order by every writer cannot deadlock each other.
         updates.sort(key=lambda u: int(u["i_delivery"]))
+        now = max(o.started_at for o in outcomes)
 
-        async def record(conn: Conn) -> None:
-            await executemany(conn, Q["delivery_record_outcome"], updates)
+        async def record(conn: Conn) -> list[HandlerHealth]:
+            transitions: list[dict[str, Any]] = []
+            finished: list[tuple[int, str | None]] = []
+            touched: set[int] = set()
+            for params in updates:
+                row = await fetchrow(conn, Q["delivery_record_outcome"], params)
+                if row is None:
+                    continue  # another node took it over meanwhile
+                touched.add(row[1])
+                reason, at = reasons[row[0]]
+                # row[4]: the state it got (a retry for a paused handler is held)
+                transitions.append(transition_row(row[1], row[0], row[4], at, reason))
+                if row[3] is not None and row[4] not in ("pending", "held"):
+                    finished.append((row[2], row[3]))
             await executemany(conn, Q["attempt_insert"], attempts)
+            await executemany(conn, Q["transition_insert"], transitions)
+            touched |= await _promote_keys(conn, finished, now)
+            await _refresh_events(conn, touched)
+            return await _note_handler_health(conn, outcomes)
 
-        await self._transaction(record)
+        return await self._transaction(record)
+
+    # -- account provisioning status ---------------------------------------------------
+    async def account_status_report(
+        self,
+        i_env: int,
+        account: AccountRef,
+        group: str,
+        status: ProvisioningStatus,
+        message: str,
+        now: int,
+        reported_by: int | None,
+    ) -> AccountStatusChange:
+        params = account_status_params(i_env, account, group) | {
+            "status": status.value,
+            "message": message,
+            "now": now,
+            "reported_by": reported_by,
+        }
+
+        async def report(conn: Conn) -> AccountStatusChange:
+            change = rows.account_status_change(
+                await fetchrow(conn, Q["account_status_insert"], params)
+            )
+            await execute(
+                conn,
+                Q["account_status_set_current"],
+                params | {"i_status_change": change.i_status_change},
+            )
+            return change
+
+        return await self._transaction(report)
+
+    async def account_status_current(
+        self, i_env: int, account: AccountRef
+    ) -> list[AccountStatusChange]:
+        params = account_status_params(i_env, account, None)
+        found = await self._fetchall("account_status_current", params)
+        return [rows.account_status_change(r) for r in found]
+
+    async def account_status_history(
+        self, i_env: int, account: AccountRef, group: str | None, before: int | None, limit: int
+    ) -> list[AccountStatusChange]:
+        params = account_status_params(i_env, account, group) | {"before": before, "limit": limit}
+        found = await self._fetchall("account_status_history", params)
+        return [rows.account_status_change(r) for r in found]
 
     async def node_heartbeat(self, node_id: str, hostname: str, pid: int, now: int) -> None:
         params = {"node_id": node_id, "hostname": hostname, "pid": pid, "now": now}
@@ -359,26 +551,156 @@ class PostgresStore:
 
     async def node_rescue_orphans(self, now: int, cutoff: int) -> int:
         async def rescue(conn: Conn) -> int:
-            rescued = await fetch(
-                conn, Q["delivery_rescue_orphans"], {"now": now, "cutoff": cutoff}
-            )
-            await executemany(
-                conn, Q["attempt_insert"], interrupted_attempts([tuple(r) for r in rescued], now)
-            )
+            rescued = [
+                tuple(r)
+                for r in await fetch(
+                    conn, Q["delivery_rescue_orphans"], {"now": now, "cutoff": cutoff}
+                )
+            ]
+            await executemany(conn, Q["attempt_insert"], interrupted_attempts(rescued, now))
+            await executemany(conn, Q["transition_insert"], interrupted_transitions(rescued, now))
             await execute(conn, Q["node_delete_dead"], {"cutoff": cutoff})
+            await _refresh_events(conn, {row[3] for row in rescued})
             return len(rescued)
 
         return await self._transaction(rescue)
 
     async def node_release(self, node_id: str, now: int) -> int:
         async def release(conn: Conn) -> int:
-            count = await execute(
+            released = await fetch(
                 conn, Q["delivery_release_node"], {"node_id": node_id, "now": now}
             )
             await execute(conn, Q["node_delete"], {"node_id": node_id})
-            return count
+            await _refresh_events(conn, {row[0] for row in released})
+            return len(released)
 
         return await self._transaction(release)
+
+    # -- operator actions ---------------------------------------------------------------
+    async def handler_set_paused(
+        self, handler: Handler, paused: bool, reason: str, now: int, announce: NewEvent | None
+    ) -> bool:
+        async def pause(conn: Conn) -> int | None:
+            changed = await execute(
+                conn,
+                Q["handler_set_paused"],
+                {
+                    "i_handler": handler.i_handler,
+                    "paused": paused,
+                    "paused_at": now if paused else None,
+                    "reason": reason if paused else None,
+                    "now": now,
+                },
+            )
+            if not changed:
+                return None
+            if handler.enabled:
+                waiting = "hold" if paused else "unhold"
+                moved = await fetch(
+                    conn, Q[f"delivery_{waiting}_for_handler"], {"i_handler": handler.i_handler}
+                )
+                state = "held" if paused else "pending"
+                await executemany(
+                    conn,
+                    Q["transition_insert"],
+                    [transition_row(row[1], row[0], state, now, reason) for row in moved],
+                )
+                await _refresh_events(conn, {row[1] for row in moved})
+            if announce is None:
+                return 0
+            row = await fetchrow(conn, Q["event_insert"], new_event_params(announce, now))
+            await execute(conn, Q["transition_insert"], created_transition(int(row[0]), now))
+            return int(row[0])
+
+        announced = await self._transaction(pause)
+        if announce is not None and announced:
+            self._announcer.announce(announce.start_at)
+        return announced is not None
+
+    async def delivery_get(self, i_delivery: int, i_env: int | None) -> Delivery | None:
+        row = await self._fetchone("delivery_get", {"i_delivery": i_delivery, "i_env": i_env})
+        return rows.delivery(row, []) if row else None
+
+    async def deliveries_reopen(self, ids: Sequence[int], now: int, reason: str) -> int:
+        async def reopen(conn: Conn) -> int:
+            reopened = await fetch(conn, Q["delivery_reopen"], {"ids": list(ids), "now": now})
+            if not reopened:
+                return 0
+            transitions = [transition_row(r[1], r[0], "pending", now, reason) for r in reopened]
+            ordered = [(r[2], r[3]) for r in reopened if r[3] is not None]
+            if ordered:
+                await _lock_keys(conn, ordered)
+                queued = await fetch(
+                    conn, Q["delivery_queue_behind_key"], {"ids": [r[0] for r in reopened]}
+                )
+                transitions += [
+                    transition_row(r[1], r[0], "waiting", now, WAITING_REASON) for r in queued
+                ]
+            await executemany(conn, Q["transition_insert"], transitions)
+            await _refresh_events(conn, {r[1] for r in reopened})
+            return len(reopened)
+
+        count = await self._transaction(reopen)
+        if count:
+            self._announcer.announce(now)
+        return count
+
+    async def deliveries_match(self, replay: ReplayFilter) -> list[int]:
+        matched = await self._fetchall("delivery_match_for_replay", replay_params(replay))
+        return [row[0] for row in matched]
+
+    async def event_cancel(self, i_event: int, i_env: int, now: int, reason: str) -> int:
+        key = {"i_event": i_event, "i_env": i_env, "now": now}
+
+        async def cancel(conn: Conn) -> int:
+            if await fetchrow(conn, Q["event_cancel_scheduled"], key):
+                await execute(
+                    conn,
+                    Q["transition_insert"],
+                    transition_row(i_event, None, "cancelled", now, reason),
+                )
+                return 1
+            cancelled = await fetch(conn, Q["delivery_cancel_for_event"], key)
+            await executemany(
+                conn,
+                Q["transition_insert"],
+                [transition_row(i_event, r[0], "cancelled", now, reason) for r in cancelled],
+            )
+            await _promote_keys(conn, [(r[2], r[3]) for r in cancelled if r[3]], now)
+            await _refresh_events(conn, {i_event})
+            return len(cancelled)
+
+        return await self._transaction(cancel)
+
+    async def event_reschedule(
+        self, i_event: int, i_env: int, start_at: int, now: int, reason: str
+    ) -> bool:
+        key = {"i_event": i_event, "i_env": i_env, "start_at": start_at}
+
+        async def reschedule(conn: Conn) -> bool:
+            if not await fetchrow(conn, Q["event_reschedule_scheduled"], key):
+                unfinished, other = await fetchrow(
+                    conn, Q["event_count_unfinished_deliveries"], key
+                )
+                if not unfinished or other:
+                    return False
+                await execute(conn, Q["event_reschedule_dispatched"], key)
+                await execute(conn, Q["delivery_reschedule_for_event"], key)
+            await execute(
+                conn,
+                Q["transition_insert"],
+                transition_row(i_event, None, "rescheduled", now, reason),
+            )
+            return True
+
+        moved = await self._transaction(reschedule)
+        if moved:
+            self._announcer.announce(start_at)
+        return moved
+
+    async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]:
+        params = {"i_env": i_env, "handler": handler}
+        return [rows.blocked_key(r) for r in await self._fetchall("delivery_blocked_keys", params)]
 
     # -- copying a whole database ------------------------------------------------------------
     async def copy_row_counts(self) -> dict[str, int]:
@@ -399,3 +721,83 @@ class PostgresStore:
     async def copy_finish(self) -> None:
         reset = PG_ONLY["identity_sequences_reset"]
         await self._db.run(lambda conn: fetch(conn, reset, {}))
+
+
+async def _lock_keys(conn: Conn, keys: Iterable[tuple[int, str | None]]) -> None:
+    """Take the ordering keys' locks in one order, so that two transactions
+    never wait for each other in a circle."""
+    for i_handler, order_key in sorted({(h, k) for h, k in keys if k is not None}):
+        await fetchrow(
+            conn, PG_ONLY["ordering_key_lock"], {"i_handler": i_handler, "order_key": order_key}
+        )
+
+
+async def _fan_out(conn: Conn, event_ids: list[int], now: int) -> None:
+    """Deliveries for due events, then ordering and "latest only" rules."""
+    ids = {"ids": event_ids, "now": now}
+    created = [tuple(r) for r in await fetch(conn, Q["delivery_fan_out"], ids)]
+    unrouted = {row[0] for row in await fetch(conn, Q["event_mark_unrouted"], ids)}
+    transitions = [
+        transition_row(i_event, None, "unrouted", now, "no enabled handler is subscribed")
+        for i_event in unrouted
+    ]
+    transitions += [transition_row(r[1], r[0], r[3], now, "due") for r in created]
+    new_ids = {"ids": [r[0] for r in created], "now": now}
+    ordered = [(r[2], r[5]) for r in created if r[5] is not None]
+    if ordered:
+        await _lock_keys(conn, ordered)
+        for i_delivery, i_event in await fetch(conn, Q["delivery_queue_behind_key"], new_ids):
+            transitions.append(transition_row(i_event, i_delivery, "waiting", now, WAITING_REASON))
+    touched = set(event_ids) - unrouted
+    if any(r[4] is not None for r in created):
+        superseded = await fetch(conn, Q["delivery_supersede_older"], new_ids)
+        transitions += [
+            transition_row(r[1], r[0], "superseded", now, SUPERSEDED_REASON) for r in superseded
+        ]
+        touched |= {r[1] for r in superseded}
+        touched |= await _promote_keys(conn, [(r[2], r[3]) for r in superseded if r[3]], now)
+    await executemany(conn, Q["transition_insert"], transitions)
+    await _refresh_events(conn, touched)
+
+
+async def _promote_keys(conn: Conn, finished: list[tuple[int, str | None]], now: int) -> set[int]:
+    """After a key's head is finished, let the next waiting delivery of the key go."""
+    keys = sorted({(h, k) for h, k in finished if k is not None})
+    await _lock_keys(conn, keys)
+    touched: set[int] = set()
+    for i_handler, order_key in keys:
+        row = await fetchrow(
+            conn,
+            Q["delivery_promote_next_of_key"],
+            {"i_handler": i_handler, "order_key": order_key, "now": now},
+        )
+        if row is not None:
+            await execute(
+                conn,
+                Q["transition_insert"],
+                transition_row(row[1], row[0], "pending", now, PROMOTED_REASON),
+            )
+            touched.add(row[1])
+    return touched
+
+
+async def _refresh_events(conn: Conn, event_ids: set[int]) -> None:
+    if event_ids:
+        await execute(conn, Q["event_refresh_state"], {"ids": sorted(event_ids)})
+
+
+async def _note_handler_health(
+    conn: Conn, outcomes: Sequence[AttemptOutcome]
+) -> list[HandlerHealth]:
+    """Track how long each handler has been failing, for automatic pause."""
+    answered, failing = split_by_health(outcomes)
+    for i_handler in sorted(answered):
+        await execute(conn, Q["handler_note_success"], {"i_handler": i_handler})
+    health = []
+    for i_handler, first_failure in sorted(failing.items()):
+        row = await fetchrow(
+            conn, Q["handler_note_failure"], {"i_handler": i_handler, "at": first_failure}
+        )
+        if row is not None:
+            health.append(rows.handler_health(tuple(row)))
+    return health

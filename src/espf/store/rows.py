@@ -10,9 +10,11 @@ from typing import Any
 import orjson
 
 from espf.domain import (
+    AccountStatusChange,
     ApiUser,
     Attempt,
     AuthMethod,
+    BlockedKey,
     ClaimedDelivery,
     Delivery,
     DeliveryState,
@@ -20,8 +22,14 @@ from espf.domain import (
     Event,
     EventState,
     EventType,
+    EventTypeUsage,
     Handler,
+    HandlerHealth,
+    ProvisioningStatus,
+    RetryOverrides,
     Role,
+    TlsSettings,
+    Transition,
 )
 
 Row = Sequence[Any]
@@ -41,8 +49,11 @@ def event_type(row: Row) -> EventType:
     return EventType(i_event_type=row[0], name=row[1], builtin=bool(row[2]))
 
 
+HANDLER_COLUMNS = 31
+
+
 def handler(row: Row, offset: int = 0) -> Handler:
-    r = row[offset : offset + 13]
+    r = row[offset : offset + HANDLER_COLUMNS]
     return Handler(
         i_handler=r[0],
         i_env=r[1],
@@ -57,6 +68,23 @@ def handler(row: Row, offset: int = 0) -> Handler:
         auth_token=r[10],
         auth_header=r[11],
         timeout_s=float(r[12]),
+        paused=bool(r[13]),
+        paused_at=r[14],
+        paused_reason=r[15],
+        failing_since=r[16],
+        auto_pause_after_s=r[17],
+        retry=RetryOverrides(
+            max_attempts=r[18],
+            max_age_s=r[19],
+            schedule=r[20],
+            base_s=r[21],
+            factor=r[22],
+            cap_s=r[23],
+        ),
+        ordered=bool(r[24]),
+        order_key=r[25],
+        signing_secrets=tuple(orjson.loads(r[26])) if r[26] else (),
+        tls=TlsSettings(verify=bool(r[27]), ca_file=r[28], client_cert=r[29], client_key=r[30]),
     )
 
 
@@ -69,6 +97,7 @@ def event(row: Row) -> Event:
         start_at=row[4],
         created_at=row[5],
         state=EventState(row[6]),
+        created_by=row[7],
     )
 
 
@@ -80,7 +109,9 @@ def claimed_delivery(row: Row) -> ClaimedDelivery:
         event_type=row[3],
         variables_json=row[4],
         attempts=row[5],
-        handler=handler(row, 6),
+        budget_from_attempt=row[6],
+        budget_from_at=row[7],
+        handler=handler(row, 8),
     )
 
 
@@ -109,6 +140,7 @@ def delivery(row: Row, attempt_log: list[Attempt]) -> Delivery:
         finished_at=row[7],
         last_status=row[8],
         last_error=row[9],
+        order_key=row[10],
         attempt_log=attempt_log,
     )
 
@@ -119,3 +151,56 @@ def deliveries_with_attempts(delivery_rows: list[Row], attempt_rows: list[Row]) 
         item = attempt(row)
         log.setdefault(item.i_delivery, []).append(item)
     return [delivery(row, log.get(row[0], [])) for row in delivery_rows]
+
+
+def transition(row: Row) -> Transition:
+    return Transition(i_event=row[0], i_delivery=row[1], state=row[2], at=row[3], reason=row[4])
+
+
+def blocked_key(row: Row) -> BlockedKey:
+    return BlockedKey(
+        i_handler=row[0],
+        handler_name=row[1],
+        order_key=row[2],
+        head_i_delivery=row[3],
+        head_i_event=row[4],
+        head_state=DeliveryState(row[5]),
+        head_attempts=row[6],
+        head_last_error=row[7],
+        waiting=row[8],
+    )
+
+
+def handler_health(row: Row) -> HandlerHealth:
+    return HandlerHealth(
+        i_handler=row[0],
+        i_env=row[1],
+        name=row[2],
+        failing_since=row[3],
+        auto_pause_after_s=row[4],
+        paused=bool(row[5]),
+        enabled=bool(row[6]),
+    )
+
+
+def account_status_change(row: Row) -> AccountStatusChange:
+    return AccountStatusChange(
+        i_status_change=row[0],
+        group=row[1],
+        status=ProvisioningStatus(row[2]),
+        message=row[3],
+        reported_at=row[4],
+        reported_by=row[5],
+    )
+
+
+def event_type_usage(
+    subscribers: Sequence[Row], events_here: int, events_elsewhere: int, i_env: int
+) -> EventTypeUsage:
+    """``subscribers``: ``(i_env, handler name)`` rows of every environment."""
+    return EventTypeUsage(
+        subscribers_here=[name for env, name in subscribers if env == i_env],
+        events_here=int(events_here or 0),
+        subscriptions_elsewhere=sum(1 for env, _ in subscribers if env != i_env),
+        events_elsewhere=int(events_elsewhere or 0),
+    )

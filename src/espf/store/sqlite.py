@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,27 +19,49 @@ from typing import Any, TypeVar
 import orjson
 
 from espf.domain import (
+    AccountRef,
+    AccountStatusChange,
     ApiUser,
     AttemptOutcome,
+    BlockedKey,
     ClaimedDelivery,
     Delivery,
     Environment,
     Event,
     EventFilter,
     EventType,
+    EventTypeUsage,
     Handler,
+    HandlerHealth,
     HandlerSettings,
     NewEvent,
+    ProvisioningStatus,
+    ReplayFilter,
     Role,
+    Transition,
 )
-from espf.errors import Conflict
+from espf.errors import Conflict, NotFound
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
 from espf.store.params import (
+    PROMOTED_REASON,
+    SUPERSEDED_REASON,
+    WAITING_REASON,
+    account_status_params,
+    created_transition,
+    deleted_handler_name,
+    event_filter_params,
     handler_params,
+    idempotent_repeat,
     interrupted_attempts,
+    interrupted_transitions,
+    new_event_params,
     outcome_params,
+    outcome_reasons,
+    replay_params,
     settings_of,
+    split_by_health,
+    transition_row,
 )
 from espf.store.sql_loader import load_migrations, load_queries
 from espf.store.sqlite_writer import GroupCommitWriter
@@ -72,6 +94,10 @@ def connect(path: str) -> sqlite3.Connection:
     # them rather than fail with "database is locked".
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def _is_foreign_key_error(exc: sqlite3.IntegrityError) -> bool:
+    return "FOREIGN KEY" in str(exc)
 
 
 def _conflict(exc: sqlite3.IntegrityError, message: str) -> Conflict:
@@ -215,6 +241,21 @@ class SqliteStore:
         row = await self._fetchone("user_count", {})
         return int(row[0])
 
+    async def user_delete(self, i_env: int, login: str) -> bool:
+        params = {"i_env": i_env, "login": login}
+        return await self._write(
+            lambda c: c.execute(Q["user_delete"], params).fetchone() is not None
+        )
+
+    async def user_set_role(self, i_env: int, login: str, role: Role) -> ApiUser | None:
+        params = {"i_env": i_env, "login": login, "role": role.value}
+
+        def update(conn: sqlite3.Connection) -> ApiUser | None:
+            row = conn.execute(Q["user_set_role"], params).fetchone()
+            return rows.api_user(row) if row else None
+
+        return await self._write(update)
+
     # -- event types ----------------------------------------------------------------
     async def event_type_create_custom(self, name: str, now: int) -> EventType:
         def insert(conn: sqlite3.Connection) -> EventType:
@@ -238,6 +279,33 @@ class SqliteStore:
 
     async def event_type_list(self) -> list[EventType]:
         return [rows.event_type(r) for r in await self._fetchall("event_type_list", {})]
+
+    async def event_type_delete(self, i_event_type: int, now: int) -> bool:
+        key = {"i_event_type": i_event_type}
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            try:
+                row = conn.execute(Q["event_type_delete_unused"], key).fetchone()
+            except sqlite3.IntegrityError as exc:
+                if _is_foreign_key_error(exc):
+                    return False  # events of this type exist
+                raise
+            if row is None:
+                return False
+            conn.execute(Q["event_type_retire"], {**key, "name": row[1], "now": now})
+            return True
+
+        return await self._write(delete)
+
+    async def event_type_usage(self, i_event_type: int, i_env: int) -> EventTypeUsage:
+        key = {"i_event_type": i_event_type, "i_env": i_env}
+
+        def read(conn: sqlite3.Connection) -> EventTypeUsage:
+            subscribers = conn.execute(Q["event_type_subscribers"], key).fetchall()
+            here, elsewhere = conn.execute(Q["event_type_event_counts"], key).fetchone()
+            return rows.event_type_usage(subscribers, here, elsewhere, i_env)
+
+        return await self._read(read)
 
     # -- handlers and subscriptions --------------------------------------------------
     async def handler_create(
@@ -287,9 +355,34 @@ class SqliteStore:
     async def handler_list(self, i_env: int | None) -> list[Handler]:
         return [rows.handler(r) for r in await self._fetchall("handler_list", {"i_env": i_env})]
 
+    async def handler_delete(self, handler: Handler, now: int) -> int:
+        key = {"i_handler": handler.i_handler}
+
+        def delete(conn: sqlite3.Connection) -> int:
+            unfinished = int(conn.execute(Q["handler_count_unfinished"], key).fetchone()[0])
+            if unfinished:
+                return unfinished
+            conn.execute(Q["subscription_delete_all"], key)
+            conn.execute(
+                Q["handler_mark_deleted"],
+                {**key, "now": now, "deleted_name": deleted_handler_name(handler)},
+            )
+            return 0
+
+        return await self._write(delete)
+
     async def subscription_add(self, i_handler: int, i_event_type: int) -> bool:
         params = {"i_handler": i_handler, "i_event_type": i_event_type}
-        return await self._write(lambda c: c.execute(Q["subscription_insert"], params).rowcount > 0)
+
+        def insert(conn: sqlite3.Connection) -> bool:
+            try:
+                return bool(conn.execute(Q["subscription_insert"], params).rowcount > 0)
+            except sqlite3.IntegrityError as exc:
+                if _is_foreign_key_error(exc):
+                    raise _type_gone() from None
+                raise
+
+        return await self._write(insert)
 
     async def subscription_remove(self, i_handler: int, i_event_type: int) -> bool:
         params = {"i_handler": i_handler, "i_event_type": i_event_type}
@@ -304,27 +397,54 @@ class SqliteStore:
 
     # -- events ------------------------------------------------------------------------
     async def event_insert(self, event: NewEvent, now: int) -> int:
-        params = {
-            "i_env": event.i_env,
-            "i_event_type": event.i_event_type,
-            "variables": event.variables_json,
-            "start_at": event.start_at,
-            "now": now,
-        }
-        return await self._write(lambda c: int(c.execute(Q["event_insert"], params).fetchone()[0]))
+        params = new_event_params(event, now)
+        idem = event.idempotency
+
+        def insert(conn: sqlite3.Connection) -> int:
+            if idem is not None:
+                key = {"i_env": event.i_env, "key": idem.key, "not_before": idem.not_before}
+                seen = conn.execute(Q["idempotency_key_get"], key).fetchone()
+                if seen is not None:
+                    return idempotent_repeat(idem, seen[0], seen[1])
+            try:
+                i_event = int(conn.execute(Q["event_insert"], params).fetchone()[0])
+            except sqlite3.IntegrityError as exc:
+                if _is_foreign_key_error(exc):
+                    raise _type_gone() from None
+                raise
+            conn.execute(Q["transition_insert"], created_transition(i_event, now))
+            if idem is not None:
+                conn.execute(
+                    Q["idempotency_key_put"],
+                    {
+                        "i_env": event.i_env,
+                        "key": idem.key,
+                        "request_hash": idem.request_hash,
+                        "i_event": i_event,
+                        "now": now,
+                    },
+                )
+            return i_event
+
+        return await self._write(insert)
+
+    async def idempotency_prune(self, not_before: int) -> int:
+        return await self._write(
+            lambda c: c.execute(Q["idempotency_key_prune"], {"not_before": not_before}).rowcount
+        )
+
+    async def transition_list(self, i_event: int) -> list[Transition]:
+        return [
+            rows.transition(r)
+            for r in await self._fetchall("transition_list_for_event", {"i_event": i_event})
+        ]
 
     async def event_get(self, i_event: int, i_env: int | None) -> Event | None:
         row = await self._fetchone("event_get", {"i_event": i_event, "i_env": i_env})
         return rows.event(row) if row else None
 
     async def event_list(self, event_filter: EventFilter) -> list[Event]:
-        params = {
-            "i_env": event_filter.i_env,
-            "event_type": event_filter.event_type,
-            "state": event_filter.state.value if event_filter.state else None,
-            "before": event_filter.before_i_event,
-            "limit": event_filter.limit,
-        }
+        params = event_filter_params(event_filter)
         return [rows.event(r) for r in await self._fetchall("event_list", params)]
 
     async def event_count_by_state(self) -> dict[str, int]:
@@ -342,22 +462,26 @@ class SqliteStore:
     async def delivery_count_by_state(self) -> dict[str, int]:
         return dict(await self._fetchall("delivery_count_by_state", {}))
 
+    async def due_backlog(self, now: int) -> tuple[int, int | None]:
+        count, oldest = await self._fetchone("due_backlog", {"now": now})
+        return int(count), (oldest if oldest is not None and oldest <= now else None)
+
     # -- dispatching ------------------------------------------------------------------------
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
         def dispatch(conn: sqlite3.Connection) -> list[ClaimedDelivery]:
             due = conn.execute(Q["event_take_due"], {"now": now, "limit": limit}).fetchall()
             if due:
-                ids = orjson.dumps([row[0] for row in due]).decode()
-                conn.execute(Q["delivery_fan_out"], {"ids": ids})
-                conn.execute(Q["event_mark_unrouted"], {"ids": ids})
+                _fan_out(conn, [row[0] for row in due], now)
             claimed = conn.execute(
                 Q["delivery_claim_due"], {"node_id": node_id, "now": now, "limit": limit}
             ).fetchall()
             if not claimed:
                 return []
-            ids = orjson.dumps([row[0] for row in claimed]).decode()
+            ids = _json_ids(row[0] for row in claimed)
             detail = conn.execute(Q["delivery_claimed_detail"], {"ids": ids}).fetchall()
-            return [rows.claimed_delivery(row) for row in detail]
+            deliveries = [rows.claimed_delivery(row) for row in detail]
+            _refresh_events(conn, {d.i_event for d in deliveries})
+            return deliveries
 
         return await self._write(dispatch)
 
@@ -372,14 +496,33 @@ class SqliteStore:
 
     async def delivery_record_outcomes(
         self, node_id: str, outcomes: Sequence[AttemptOutcome]
-    ) -> None:
+    ) -> list[HandlerHealth]:
+        if not outcomes:
+            return []
         updates, attempts = outcome_params(node_id, outcomes)
+        reasons = outcome_reasons(outcomes)
 
-        def record(conn: sqlite3.Connection) -> None:
-            conn.executemany(Q["delivery_record_outcome"], updates)
+        def record(conn: sqlite3.Connection) -> list[HandlerHealth]:
+            transitions: list[dict[str, Any]] = []
+            finished: list[tuple[int, str | None]] = []
+            touched: set[int] = set()
+            for params in updates:
+                row = conn.execute(Q["delivery_record_outcome"], params).fetchone()
+                if row is None:
+                    continue  # another node took it over meanwhile
+                touched.add(row[1])
+                reason, at = reasons[row[0]]
+                # row[4]: the state it got (a retry for a paused handler is held)
+                transitions.append(transition_row(row[1], row[0], row[4], at, reason))
+                if row[3] is not None and row[4] not in ("pending", "held"):
+                    finished.append((row[2], row[3]))
             conn.executemany(Q["attempt_insert"], attempts)
+            conn.executemany(Q["transition_insert"], transitions)
+            touched |= _promote_keys(conn, finished, now=max(o.started_at for o in outcomes))
+            _refresh_events(conn, touched)
+            return _note_handler_health(conn, outcomes)
 
-        await self._write(record)
+        return await self._write(record)
 
     async def node_heartbeat(self, node_id: str, hostname: str, pid: int, now: int) -> None:
         params = {"node_id": node_id, "hostname": hostname, "pid": pid, "now": now}
@@ -397,20 +540,120 @@ class SqliteStore:
                 Q["delivery_rescue_orphans"], {"now": now, "cutoff": cutoff}
             ).fetchall()
             conn.executemany(Q["attempt_insert"], interrupted_attempts(rescued, now))
+            conn.executemany(Q["transition_insert"], interrupted_transitions(rescued, now))
             conn.execute(Q["node_delete_dead"], {"cutoff": cutoff})
+            _refresh_events(conn, {row[3] for row in rescued})
             return len(rescued)
 
         return await self._write(rescue)
 
     async def node_release(self, node_id: str, now: int) -> int:
         def release(conn: sqlite3.Connection) -> int:
-            count = conn.execute(
+            released = conn.execute(
                 Q["delivery_release_node"], {"node_id": node_id, "now": now}
-            ).rowcount
+            ).fetchall()
             conn.execute(Q["node_delete"], {"node_id": node_id})
-            return int(count)
+            _refresh_events(conn, {row[0] for row in released})
+            return len(released)
 
         return await self._write(release)
+
+    # -- operator actions ---------------------------------------------------------------
+    async def handler_set_paused(
+        self, handler: Handler, paused: bool, reason: str, now: int, announce: NewEvent | None
+    ) -> bool:
+        def pause(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                Q["handler_set_paused"],
+                {
+                    "i_handler": handler.i_handler,
+                    "paused": paused,
+                    "paused_at": now if paused else None,
+                    "reason": reason if paused else None,
+                    "now": now,
+                },
+            ).rowcount
+            if not changed:
+                return False
+            if handler.enabled:
+                waiting = "hold" if paused else "unhold"
+                moved = conn.execute(
+                    Q[f"delivery_{waiting}_for_handler"], {"i_handler": handler.i_handler}
+                ).fetchall()
+                state = "held" if paused else "pending"
+                conn.executemany(
+                    Q["transition_insert"],
+                    [transition_row(row[1], row[0], state, now, reason) for row in moved],
+                )
+                _refresh_events(conn, {row[1] for row in moved})
+            if announce is not None:
+                i_event = int(
+                    conn.execute(Q["event_insert"], new_event_params(announce, now)).fetchone()[0]
+                )
+                conn.execute(Q["transition_insert"], created_transition(i_event, now))
+            return True
+
+        return await self._write(pause)
+
+    async def delivery_get(self, i_delivery: int, i_env: int | None) -> Delivery | None:
+        row = await self._fetchone("delivery_get", {"i_delivery": i_delivery, "i_env": i_env})
+        return rows.delivery(row, []) if row else None
+
+    async def deliveries_reopen(self, ids: Sequence[int], now: int, reason: str) -> int:
+        def reopen(conn: sqlite3.Connection) -> int:
+            return _reopen(conn, list(ids), now, reason)
+
+        return await self._write(reopen)
+
+    async def deliveries_match(self, replay: ReplayFilter) -> list[int]:
+        return [
+            r[0] for r in await self._fetchall("delivery_match_for_replay", replay_params(replay))
+        ]
+
+    async def event_cancel(self, i_event: int, i_env: int, now: int, reason: str) -> int:
+        def cancel(conn: sqlite3.Connection) -> int:
+            key = {"i_event": i_event, "i_env": i_env, "now": now}
+            if conn.execute(Q["event_cancel_scheduled"], key).fetchone():
+                conn.execute(
+                    Q["transition_insert"],
+                    transition_row(i_event, None, "cancelled", now, reason),
+                )
+                return 1
+            cancelled = conn.execute(Q["delivery_cancel_for_event"], key).fetchall()
+            conn.executemany(
+                Q["transition_insert"],
+                [transition_row(i_event, row[0], "cancelled", now, reason) for row in cancelled],
+            )
+            _promote_keys(conn, [(row[2], row[3]) for row in cancelled if row[3]], now)
+            _refresh_events(conn, {i_event})
+            return len(cancelled)
+
+        return await self._write(cancel)
+
+    async def event_reschedule(
+        self, i_event: int, i_env: int, start_at: int, now: int, reason: str
+    ) -> bool:
+        def reschedule(conn: sqlite3.Connection) -> bool:
+            key = {"i_event": i_event, "i_env": i_env, "start_at": start_at}
+            if not conn.execute(Q["event_reschedule_scheduled"], key).fetchone():
+                unfinished, other = conn.execute(
+                    Q["event_count_unfinished_deliveries"], key
+                ).fetchone()
+                if not unfinished or other:
+                    return False
+                conn.execute(Q["event_reschedule_dispatched"], key)
+                conn.execute(Q["delivery_reschedule_for_event"], key)
+            conn.execute(
+                Q["transition_insert"],
+                transition_row(i_event, None, "rescheduled", now, reason),
+            )
+            return True
+
+        return await self._write(reschedule)
+
+    async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]:
+        params = {"i_env": i_env, "handler": handler}
+        return [rows.blocked_key(r) for r in await self._fetchall("delivery_blocked_keys", params)]
 
     # -- copying a whole database ------------------------------------------------------------
     async def copy_row_counts(self) -> dict[str, int]:
@@ -431,6 +674,148 @@ class SqliteStore:
     async def copy_finish(self) -> None:
         # An INTEGER PRIMARY KEY continues from max(id) + 1 by itself.
         return None
+
+    # -- account provisioning status ---------------------------------------------------
+    async def account_status_report(
+        self,
+        i_env: int,
+        account: AccountRef,
+        group: str,
+        status: ProvisioningStatus,
+        message: str,
+        now: int,
+        reported_by: int | None,
+    ) -> AccountStatusChange:
+        params = account_status_params(i_env, account, group) | {
+            "status": status.value,
+            "message": message,
+            "now": now,
+            "reported_by": reported_by,
+        }
+
+        def report(conn: sqlite3.Connection) -> AccountStatusChange:
+            change = rows.account_status_change(
+                conn.execute(Q["account_status_insert"], params).fetchone()
+            )
+            conn.execute(
+                Q["account_status_set_current"],
+                params | {"i_status_change": change.i_status_change},
+            )
+            return change
+
+        return await self._write(report)
+
+    async def account_status_current(
+        self, i_env: int, account: AccountRef
+    ) -> list[AccountStatusChange]:
+        params = account_status_params(i_env, account, None)
+        found = await self._fetchall("account_status_current", params)
+        return [rows.account_status_change(r) for r in found]
+
+    async def account_status_history(
+        self, i_env: int, account: AccountRef, group: str | None, before: int | None, limit: int
+    ) -> list[AccountStatusChange]:
+        params = account_status_params(i_env, account, group) | {"before": before, "limit": limit}
+        found = await self._fetchall("account_status_history", params)
+        return [rows.account_status_change(r) for r in found]
+
+
+def _type_gone() -> NotFound:
+    # Another process deleted the type (or handler) after it was looked up.
+    return NotFound(
+        "the event type or handler no longer exists; it was just deleted",
+        code="unknown_event_type",
+    )
+
+
+def _json_ids(ids: Iterable[int]) -> str:
+    return orjson.dumps(list(ids)).decode()
+
+
+def _fan_out(conn: sqlite3.Connection, event_ids: list[int], now: int) -> None:
+    """Deliveries for due events, then ordering and "latest only" rules."""
+    ids = _json_ids(event_ids)
+    created = conn.execute(Q["delivery_fan_out"], {"ids": ids, "now": now}).fetchall()
+    unrouted = {row[0] for row in conn.execute(Q["event_mark_unrouted"], {"ids": ids})}
+    transitions = [
+        transition_row(i_event, None, "unrouted", now, "no enabled handler is subscribed")
+        for i_event in unrouted
+    ]
+    transitions += [transition_row(r[1], r[0], r[3], now, "due") for r in created]
+    new_ids = _json_ids(r[0] for r in created)
+    if any(r[5] is not None for r in created):
+        for i_delivery, i_event in conn.execute(Q["delivery_queue_behind_key"], {"ids": new_ids}):
+            transitions.append(transition_row(i_event, i_delivery, "waiting", now, WAITING_REASON))
+    touched = set(event_ids) - unrouted
+    if any(r[4] is not None for r in created):
+        superseded = conn.execute(
+            Q["delivery_supersede_older"], {"ids": new_ids, "now": now}
+        ).fetchall()
+        transitions += [
+            transition_row(r[1], r[0], "superseded", now, SUPERSEDED_REASON) for r in superseded
+        ]
+        touched |= {r[1] for r in superseded}
+        touched |= _promote_keys(conn, [(r[2], r[3]) for r in superseded if r[3]], now)
+    conn.executemany(Q["transition_insert"], transitions)
+    _refresh_events(conn, touched)
+
+
+def _promote_keys(
+    conn: sqlite3.Connection, finished: list[tuple[int, str | None]], now: int
+) -> set[int]:
+    """After a key's head is finished, let the next waiting delivery of the key go."""
+    touched: set[int] = set()
+    for i_handler, order_key in set(finished):
+        if order_key is None:
+            continue
+        row = conn.execute(
+            Q["delivery_promote_next_of_key"],
+            {"i_handler": i_handler, "order_key": order_key, "now": now},
+        ).fetchone()
+        if row is not None:
+            conn.execute(
+                Q["transition_insert"],
+                transition_row(row[1], row[0], "pending", now, PROMOTED_REASON),
+            )
+            touched.add(row[1])
+    return touched
+
+
+def _reopen(conn: sqlite3.Connection, ids: list[int], now: int, reason: str) -> int:
+    reopened = conn.execute(Q["delivery_reopen"], {"ids": _json_ids(ids), "now": now}).fetchall()
+    if not reopened:
+        return 0
+    transitions = [transition_row(r[1], r[0], "pending", now, reason) for r in reopened]
+    if any(r[3] is not None for r in reopened):
+        queued = conn.execute(
+            Q["delivery_queue_behind_key"], {"ids": _json_ids(r[0] for r in reopened)}
+        ).fetchall()
+        transitions += [transition_row(r[1], r[0], "waiting", now, WAITING_REASON) for r in queued]
+    conn.executemany(Q["transition_insert"], transitions)
+    _refresh_events(conn, {r[1] for r in reopened})
+    return len(reopened)
+
+
+def _refresh_events(conn: sqlite3.Connection, event_ids: set[int]) -> None:
+    if event_ids:
+        conn.execute(Q["event_refresh_state"], {"ids": _json_ids(event_ids)})
+
+
+def _note_handler_health(
+    conn: sqlite3.Connection, outcomes: Sequence[AttemptOutcome]
+) -> list[HandlerHealth]:
+    """Track how long each handler has been failing, for automatic pause."""
+    answered, failing = split_by_health(outcomes)
+    for i_handler in answered:
+        conn.execute(Q["handler_note_success"], {"i_handler": i_handler})
+    health = []
+    for i_handler, first_failure in failing.items():
+        row = conn.execute(
+            Q["handler_note_failure"], {"i_handler": i_handler, "at": first_failure}
+        ).fetchone()
+        if row is not None:
+            health.append(rows.handler_health(row))
+    return health
 
 
 def _split_statements(sql: str) -> list[str]:

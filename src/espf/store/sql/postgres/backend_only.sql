@@ -29,6 +29,14 @@ SELECT setval(pg_get_serial_sequence('deliveries', 'i_delivery'),
               coalesce(max(i_delivery), 0) + 1, false)
 FROM deliveries
 UNION ALL
+SELECT setval(pg_get_serial_sequence('account_status_history', 'i_status_change'),
+              coalesce(max(i_status_change), 0) + 1, false)
+FROM account_status_history
+UNION ALL
+SELECT setval(pg_get_serial_sequence('transitions', 'i_transition'),
+              coalesce(max(i_transition), 0) + 1, false)
+FROM transitions
+UNION ALL
 SELECT setval(pg_get_serial_sequence('attempts', 'i_attempt'), coalesce(max(i_attempt), 0) + 1,
               false)
 FROM attempts;
@@ -49,7 +57,30 @@ SELECT pg_advisory_xact_lock(hashtext('espf.ids.' || :table_name::text || '.'
 -- no attempt is counted. (claimed_at is the `now` of the lost claim.)
 -- name: delivery_release_lost_claim
 UPDATE deliveries SET
-    state = CASE WHEN NOT (SELECT enabled FROM handlers h WHERE h.i_handler = deliveries.i_handler)
+    state = CASE WHEN (SELECT NOT h.enabled OR h.paused FROM handlers h
+                       WHERE h.i_handler = deliveries.i_handler)
                  THEN 'held' ELSE 'pending' END,
     next_at = :now, claimed_by = NULL, claimed_at = NULL
 WHERE state = 'in_flight' AND claimed_by = :node_id AND claimed_at = :claimed_at;
+
+-- Requests with the same Idempotency-Key wait for each other here, until commit.
+-- name: idempotency_key_lock
+SELECT pg_advisory_xact_lock(hashtext('espf.idempotency.' || (:i_env::bigint)::text || '.' || :key));
+
+-- Fan-out, promotion and cancellation of one ordering key (handler and key)
+-- take turns, until commit: otherwise a new delivery could queue behind a
+-- head that another transaction is finishing, and neither would see the
+-- other's uncommitted rows.
+-- name: ordering_key_lock
+SELECT pg_advisory_xact_lock(hashtext('espf.order.' || (:i_handler::bigint)::text || '.' || :order_key));
+
+-- Serialises changes to an environment's users (the last administrator is
+-- never deleted or demoted), held until the transaction ends.
+-- name: environment_lock
+SELECT 1 FROM environments WHERE i_env = :i_env FOR UPDATE;
+
+-- Taken before deleting a handler: a fan-out inserting a delivery for it
+-- holds a key-share lock on the row (its foreign key), so the deletion waits
+-- for it and then sees the new delivery.
+-- name: handler_lock
+SELECT 1 FROM handlers WHERE i_handler = :i_handler FOR UPDATE;

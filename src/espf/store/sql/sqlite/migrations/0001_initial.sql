@@ -30,7 +30,7 @@ CREATE TABLE handlers (
     kind         TEXT NOT NULL DEFAULT 'EventSender',
     enabled      INTEGER NOT NULL,
     url          TEXT NOT NULL,
-    auth_method  TEXT NOT NULL CHECK (auth_method IN ('basic', 'custom', 'none')),
+    auth_method  TEXT NOT NULL,
     login        TEXT,
     password     TEXT,
     auth_scheme  TEXT,

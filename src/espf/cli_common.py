@@ -1,0 +1,53 @@
+"""What every CLI command needs: the settings, an event loop, a service."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+
+from espf.config import Settings
+from espf.errors import EspfError
+from espf.service import Service
+from espf.store import create_store
+
+T = TypeVar("T")
+
+
+def run_async(coro: Awaitable[T]) -> T:
+    try:
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(coro)  # type: ignore[arg-type]
+    except ImportError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def settings_of_context(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def with_service(ctx: click.Context, action: Callable[[Service], Awaitable[T]]) -> T:
+    """Open the database, bring its schema up to date, run ``action``."""
+    settings = settings_of_context(ctx)
+
+    async def run() -> T:
+        store = create_store(settings.database_url, pool_size=settings.db_pool_size)
+        await store.open()
+        try:
+            service = Service(store, settings)
+            await service.prepare_database()
+            return await action(service)
+        finally:
+            await store.close()
+
+    try:
+        return run_async(run())
+    except EspfError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(error.exit_code)

@@ -1,0 +1,105 @@
+"""What a valid handler is: its name, and settings that make sense
+together (an http(s) URL, the credentials its auth method needs, bounds).
+The service checks every create and change with these rules, so the API and
+the CLI refuse the same things with the same messages."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import fields, replace
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
+from espf.errors import BadRequest
+from espf.names import VARIABLE_NAME
+from espf.retry import RetryPolicy
+from espf.retry_overrides import retry_policy_for
+from espf.signing import validate_signing_secret
+
+# RFC 7230 token: what an HTTP header name may be made of.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_AUTH_SCHEME = _HEADER_NAME
+MAX_HANDLER_TIMEOUT_S = 3600.0
+
+
+def handler_name(raw: str) -> str:
+    name = raw.strip()
+    if not name or any(ch.isspace() or not ch.isprintable() for ch in name) or len(name) > 100:
+        raise BadRequest(
+            f"handler name {raw!r} is not valid: 1 to 100 characters, no spaces",
+            code="invalid_handler",
+        )
+    return name
+
+
+HANDLER_SETTING_FIELDS = tuple(f.name for f in fields(HandlerSettings))
+
+_T = TypeVar("_T", RetryOverrides, TlsSettings)
+
+# An empty set of retry overrides given to handler_set: back to the default policy.
+RESET_RETRY = RetryOverrides()
+
+
+def merge_settings(current: _T, changes: _T) -> _T:
+    """``changes`` fields that are set replace those of ``current``. Retry
+    overrides go back to the default with ``RESET`` (see CLI --retry-default)."""
+    if changes == RESET_RETRY:
+        return current.__class__()
+    return replace(
+        current,
+        **{f.name: v for f in fields(changes) if (v := getattr(changes, f.name)) is not None},
+    )
+
+
+def validate_handler_settings(settings: HandlerSettings) -> None:
+    """Raise BadRequest naming the first setting that is wrong."""
+
+    def bad(message: str) -> BadRequest:
+        return BadRequest(message, code="invalid_handler")
+
+    if not settings.url:
+        raise bad("a handler needs --url, the Application's address (http:// or https://)")
+    parts = urlsplit(settings.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad(f"url {settings.url!r} is not an http:// or https:// address")
+    method = settings.auth_method
+    if method is AuthMethod.BASIC and not settings.login:
+        raise bad(
+            "basic auth (the default) needs --login and --password; "
+            "use --auth none to send no Authorization header"
+        )
+    if method is AuthMethod.BASIC and settings.login and ":" in settings.login:
+        raise bad("a basic auth login cannot contain ':'")
+    if method is AuthMethod.CUSTOM:
+        if not settings.auth_scheme or not _AUTH_SCHEME.match(settings.auth_scheme):
+            raise bad("custom auth needs --auth-scheme, one word such as 'Token'")
+        if not settings.auth_token or any(ch in "\r\n" for ch in settings.auth_token):
+            raise bad("custom auth needs --auth-token, on one line")
+    if method is AuthMethod.SIGNATURE:
+        if not settings.signing_secrets:
+            raise bad("signature auth needs --signing-secret (e.g. one made by 'espf secret')")
+        for secret in settings.signing_secrets:
+            validate_signing_secret(secret)
+    if settings.auth_header is not None and not _HEADER_NAME.match(settings.auth_header):
+        raise bad(f"auth header name {settings.auth_header!r} is not a valid HTTP header name")
+    timeout = settings.timeout_s
+    if timeout is not None and not 0 < timeout <= MAX_HANDLER_TIMEOUT_S:
+        raise bad(f"timeout must be more than 0 and at most {MAX_HANDLER_TIMEOUT_S:g} seconds")
+    if settings.auto_pause_after_s is not None and settings.auto_pause_after_s <= 0:
+        raise bad("auto-pause time must be more than 0 seconds")
+    if settings.order_key is not None and not VARIABLE_NAME.match(settings.order_key):
+        raise bad(f"order key {settings.order_key!r} is not a variable name such as i_account")
+    if settings.retry is not None:
+        retry_policy_for(settings.retry, RetryPolicy())  # raises BadRequest if wrong
+    if settings.tls is not None:
+        for label, path in (
+            ("CA bundle", settings.tls.ca_file),
+            ("client certificate", settings.tls.client_cert),
+            ("client key", settings.tls.client_key),
+        ):
+            if path is not None and not os.path.isfile(path):
+                raise bad(f"TLS {label} {path!r} is not a readable file")
+        if settings.tls.client_key and not settings.tls.client_cert:
+            raise bad("a TLS client key needs its client certificate (--tls-client-cert)")

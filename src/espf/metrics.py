@@ -1,0 +1,95 @@
+"""Prometheus metrics, served at /metrics.
+
+Counters and histograms are per process (Prometheus adds up the processes);
+the queue gauges (events by state, deliveries due but not yet sent, age of
+the oldest) are read from the database at scrape time, so every process
+reports the same, whole-installation figures.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from espf.store import Store
+
+# Attempt latencies: local receivers answer in a millisecond, remote ones in
+# seconds, and the original's timeout is 300 s.
+_LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+    300,
+)
+_API_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.api_requests = Counter(
+            "espf_api_requests", "API requests by route and status", ["route", "status"], registry=r
+        )
+        self.api_latency = Histogram(
+            "espf_api_request_duration_seconds",
+            "API request duration by route",
+            ["route"],
+            buckets=_API_BUCKETS,
+            registry=r,
+        )
+        self.deliveries = Counter(
+            "espf_delivery_attempts",
+            "Delivery attempts by handler and outcome (delivered, rejected, retry, failed)",
+            ["handler", "outcome"],
+            registry=r,
+        )
+        self.attempt_latency = Histogram(
+            "espf_attempt_duration_seconds",
+            "Time from sending a delivery to the Application's answer, by handler",
+            ["handler"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.handlers_auto_paused = Counter(
+            "espf_handlers_auto_paused",
+            "Handlers paused automatically after failing for too long",
+            registry=r,
+        )
+        self.events = Gauge("espf_events", "Events by state", ["state"], registry=r)
+        self.deliveries_by_state = Gauge(
+            "espf_deliveries", "Deliveries by state", ["state"], registry=r
+        )
+        self.due = Gauge(
+            "espf_due_not_sent",
+            "Events and deliveries due now but not sent yet (the backlog)",
+            registry=r,
+        )
+        self.oldest_due_age = Gauge(
+            "espf_oldest_due_age_seconds",
+            "How long the oldest due, unsent event or delivery has waited",
+            registry=r,
+        )
+
+    async def refresh_queue_gauges(self, store: Store, now_ms: int) -> None:
+        for state, count in (await store.event_count_by_state()).items():
+            self.events.labels(state).set(count)
+        for state, count in (await store.delivery_count_by_state()).items():
+            self.deliveries_by_state.labels(state).set(count)
+        count, oldest = await store.due_backlog(now_ms)
+        self.due.set(count)
+        self.oldest_due_age.set(max(now_ms - oldest, 0) / 1000 if oldest is not None else 0)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
