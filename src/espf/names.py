@@ -17,8 +17,24 @@ VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_NAME_LENGTH = 200
 
 
+_known_good: dict[str, str] = {}
+_KNOWN_GOOD_LIMIT = 10_000
+
+
 def normalize_event_type_name(raw: str) -> str:
     """Return the trimmed name, or raise BadRequest saying what is wrong."""
+    # Producers send the same few names over and over: remember the good ones.
+    known = _known_good.get(raw)
+    if known is not None:
+        return known
+    name = _check_event_type_name(raw)
+    if len(_known_good) >= _KNOWN_GOOD_LIMIT:
+        _known_good.clear()
+    _known_good[raw] = name
+    return name
+
+
+def _check_event_type_name(raw: str) -> str:
     name = raw.strip()
     if not name:
         raise BadRequest("event type name is empty", code="invalid_event_type")

@@ -9,7 +9,7 @@ offset is UTC, as the original documents.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from espf.errors import BadRequest
 
@@ -52,4 +52,6 @@ def parse_start_time(text: str) -> int:
         raise BadRequest(
             f"start_time {text!r} is out of range (1970 to 9998)", code="invalid_start_time"
         )
-    return (dt - _EPOCH) // timedelta(milliseconds=1)
+    # Integer arithmetic: exact to the millisecond, and cheaper than // timedelta.
+    delta = dt - _EPOCH
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000

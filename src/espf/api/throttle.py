@@ -15,6 +15,7 @@ from collections import deque
 from espf.errors import TooManyRequests
 
 MAX_TRACKED_ADDRESSES = 100_000
+_NONE: deque[float] = deque(maxlen=0)  # the usual answer: no failures, shared
 
 
 class LoginThrottle:
@@ -26,7 +27,7 @@ class LoginThrottle:
     def _recent(self, address: str, now: float) -> deque[float]:
         times = self._failures.get(address)
         if times is None:
-            return deque()
+            return _NONE
         while times and times[0] <= now - self._window:
             times.popleft()
         if not times:

@@ -206,24 +206,25 @@ class Dispatcher:
         self.metrics.attempt_latency.labels(handler).observe(duration_ms / 1000)
         verdict = "retry" if outcome.new_state is DeliveryState.PENDING else outcome.new_state.value
         self.metrics.deliveries.labels(handler, verdict).inc()
-        log.info(
-            "delivery i_event=%d handler=%s attempt=%d status=%s outcome=%s%s",
-            delivery.i_event,
-            handler,
-            outcome.attempt_no,
-            result.status_code if result.status_code is not None else "-",
-            verdict,
-            f" error={result.error!r}" if result.error else "",
-            extra={
-                "i_event": delivery.i_event,
-                "i_delivery": delivery.i_delivery,
-                "handler": handler,
-                "attempt": outcome.attempt_no,
-                "status": result.status_code,
-                "outcome": verdict,
-                "duration_ms": duration_ms,
-            },
-        )
+        if log.isEnabledFor(logging.INFO):  # the fields cost more than the check
+            log.info(
+                "delivery i_event=%d handler=%s attempt=%d status=%s outcome=%s%s",
+                delivery.i_event,
+                handler,
+                outcome.attempt_no,
+                result.status_code if result.status_code is not None else "-",
+                verdict,
+                f" error={result.error!r}" if result.error else "",
+                extra={
+                    "i_event": delivery.i_event,
+                    "i_delivery": delivery.i_delivery,
+                    "handler": handler,
+                    "attempt": outcome.attempt_no,
+                    "status": result.status_code,
+                    "outcome": verdict,
+                    "duration_ms": duration_ms,
+                },
+            )
         if outcome.next_at is not None:
             self.notify(outcome.next_at)
 

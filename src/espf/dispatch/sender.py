@@ -41,10 +41,28 @@ def request_body(delivery: ClaimedDelivery) -> bytes:
     return orjson.dumps({"event_type": delivery.event_type, "variables": variables})
 
 
+class _DateHeader:
+    """The HTTP-date changes once a second; formatting it for every request
+    of a busy second would be wasted work."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._text = second, formatdate(second, usegmt=True)
+        return self._text
+
+
+_date = _DateHeader()
+
+
 def request_headers(delivery: ClaimedDelivery, body: bytes) -> dict[str, str]:
     handler = delivery.handler
     headers = {
-        "Date": formatdate(usegmt=True),
+        "Date": _date.now(),
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
     }

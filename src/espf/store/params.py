@@ -168,10 +168,6 @@ def transition_row(
     }
 
 
-def created_transition(i_event: int, now: int) -> dict[str, Any]:
-    return transition_row(i_event, None, "scheduled", now, "created")
-
-
 def new_event_params(event: NewEvent, now: int) -> dict[str, Any]:
     return {
         "i_env": event.i_env,

@@ -50,7 +50,6 @@ from espf.store.params import (
     SUPERSEDED_REASON,
     WAITING_REASON,
     account_status_params,
-    created_transition,
     deleted_handler_name,
     event_filter_params,
     handler_params,
@@ -343,7 +342,6 @@ class PostgresStore:
                 if seen is not None:
                     return idempotent_repeat(idem, seen[0], seen[1]), False
             i_event = int((await fetchrow(conn, Q["event_insert"], params))[0])
-            await execute(conn, Q["transition_insert"], created_transition(i_event, now))
             if idem is not None:
                 await execute(
                     conn,
@@ -445,7 +443,8 @@ class PostgresStore:
                 conn, Q["delivery_claimed_detail"], {"ids": [row[0] for row in claimed]}
             )
             deliveries = [rows.claimed_delivery(tuple(row)) for row in detail]
-            await _refresh_events(conn, {d.i_event for d in deliveries})
+            event_ids = {"ids": sorted({d.i_event for d in deliveries})}
+            await execute(conn, Q["event_mark_in_flight"], event_ids)
             return deliveries
 
         try:
@@ -609,7 +608,6 @@ class PostgresStore:
             if announce is None:
                 return 0
             row = await fetchrow(conn, Q["event_insert"], new_event_params(announce, now))
-            await execute(conn, Q["transition_insert"], created_transition(int(row[0]), now))
             return int(row[0])
 
         announced = await self._transaction(pause)

@@ -48,7 +48,6 @@ from espf.store.params import (
     SUPERSEDED_REASON,
     WAITING_REASON,
     account_status_params,
-    created_transition,
     deleted_handler_name,
     event_filter_params,
     handler_params,
@@ -412,7 +411,6 @@ class SqliteStore:
                 if _is_foreign_key_error(exc):
                     raise _type_gone() from None
                 raise
-            conn.execute(Q["transition_insert"], created_transition(i_event, now))
             if idem is not None:
                 conn.execute(
                     Q["idempotency_key_put"],
@@ -480,7 +478,8 @@ class SqliteStore:
             ids = _json_ids(row[0] for row in claimed)
             detail = conn.execute(Q["delivery_claimed_detail"], {"ids": ids}).fetchall()
             deliveries = [rows.claimed_delivery(row) for row in detail]
-            _refresh_events(conn, {d.i_event for d in deliveries})
+            event_ids = _json_ids({d.i_event for d in deliveries})
+            conn.execute(Q["event_mark_in_flight"], {"ids": event_ids})
             return deliveries
 
         return await self._write(dispatch)
@@ -587,10 +586,7 @@ class SqliteStore:
                 )
                 _refresh_events(conn, {row[1] for row in moved})
             if announce is not None:
-                i_event = int(
-                    conn.execute(Q["event_insert"], new_event_params(announce, now)).fetchone()[0]
-                )
-                conn.execute(Q["transition_insert"], created_transition(i_event, now))
+                conn.execute(Q["event_insert"], new_event_params(announce, now))
             return True
 
         return await self._write(pause)

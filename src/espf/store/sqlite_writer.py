@@ -5,8 +5,10 @@ Callers submit small functions; the thread takes every submission waiting in
 its queue, runs them in one transaction, commits once (one fsync for all of
 them under ``synchronous=FULL``) and only then resolves their futures. While
 one commit waits for the disk, the next group gathers, so the batch size
-follows the load with no artificial delay. Each function runs in a savepoint
-so that one failing write does not undo its neighbours.
+follows the load with no artificial delay. If one function fails, the group
+is rolled back and run again with each function in a savepoint, so that one
+failing write does not undo its neighbours; the common path pays for no
+savepoints.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ WriteFn = Callable[[sqlite3.Connection], Any]
 MAX_GROUP = 512
 
 
+class _GroupFailed(Exception):
+    """A write of a group failed; the group is rolled back and run again apart."""
+
+
 class _Submission:
     __slots__ = ("fn", "future", "loop")
 
@@ -31,6 +37,9 @@ class _Submission:
         self.fn = fn
         self.future = future
         self.loop = loop
+
+
+_Outcome = tuple["_Submission", Any, BaseException | None]
 
 
 def _settle(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
@@ -99,37 +108,65 @@ class GroupCommitWriter:
             conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Submission]) -> None:
-        outcomes: list[tuple[_Submission, Any, BaseException | None]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            if len(group) == 1:
-                # No neighbour to protect: skip the savepoint.
-                only = group[0]
-                try:
-                    outcomes.append((only, only.fn(conn), None))
-                except Exception as exc:
-                    conn.execute("ROLLBACK")
-                    conn.execute("BEGIN IMMEDIATE")
-                    outcomes.append((only, None, exc))
-            else:
-                for submission in group:
-                    conn.execute("SAVEPOINT w")
-                    try:
-                        value = submission.fn(conn)
-                    except Exception as exc:
-                        conn.execute("ROLLBACK TO w")
-                        conn.execute("RELEASE w")
-                        outcomes.append((submission, None, exc))
-                    else:
-                        conn.execute("RELEASE w")
-                        outcomes.append((submission, value, None))
-            conn.execute("COMMIT")
+            outcomes = self._run_together(conn, group)
+        except _GroupFailed:
+            # Some write failed (a constraint, a type deleted meanwhile): run
+            # the group again, each write in its own savepoint, so that only
+            # that one fails. Rare, so the common path pays for no savepoints.
+            try:
+                outcomes = self._run_apart(conn, group)
+            except Exception as exc:
+                outcomes = [(submission, None, exc) for submission in group]
         except Exception as exc:
             # The commit itself failed (disk full, I/O error): nothing of the
             # group is durable, so every caller hears about it.
+            outcomes = [(submission, None, exc) for submission in group]
+        self._settle_all(outcomes)
+
+    @staticmethod
+    def _run_together(conn: sqlite3.Connection, group: list[_Submission]) -> list[_Outcome]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            values = [submission.fn(conn) for submission in group]
+        except Exception as exc:
+            conn.execute("ROLLBACK")
+            if len(group) == 1:
+                return [(group[0], None, exc)]
+            raise _GroupFailed from exc
+        try:
+            conn.execute("COMMIT")
+        except Exception:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            outcomes = [(submission, None, exc) for submission in group]
+            raise
+        return [(submission, value, None) for submission, value in zip(group, values, strict=True)]
+
+    @staticmethod
+    def _run_apart(conn: sqlite3.Connection, group: list[_Submission]) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for submission in group:
+                conn.execute("SAVEPOINT w")
+                try:
+                    value = submission.fn(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO w")
+                    conn.execute("RELEASE w")
+                    outcomes.append((submission, None, exc))
+                else:
+                    conn.execute("RELEASE w")
+                    outcomes.append((submission, value, None))
+            conn.execute("COMMIT")
+        except Exception:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    @staticmethod
+    def _settle_all(outcomes: list[_Outcome]) -> None:
         by_loop: dict[
             asyncio.AbstractEventLoop,
             list[tuple[asyncio.Future[Any], Any, BaseException | None]],

@@ -380,6 +380,12 @@ UPDATE events SET state = (
 WHERE i_event = ANY(:ids::bigint[])
   AND state NOT IN ('scheduled', 'unrouted');
 
+-- Claimed deliveries make their events in flight: the cheap form of
+-- event_refresh_state for the one change a claim makes.
+-- name: event_mark_in_flight
+UPDATE events SET state = 'in_flight'
+WHERE i_event = ANY(:ids::bigint[]) AND state = 'pending';
+
 -- least() ignores NULLs: either side may have nothing waiting.
 -- name: next_due_at
 SELECT least((SELECT min(start_at) FROM events WHERE state = 'scheduled'),

@@ -347,6 +347,12 @@ UPDATE events SET state = (
 WHERE i_event IN (SELECT value FROM json_each(:ids))
   AND state NOT IN ('scheduled', 'unrouted');
 
+-- Claimed deliveries make their events in flight: the cheap form of
+-- event_refresh_state for the one change a claim makes.
+-- name: event_mark_in_flight
+UPDATE events SET state = 'in_flight'
+WHERE i_event IN (SELECT value FROM json_each(:ids)) AND state = 'pending';
+
 -- name: next_due_at
 SELECT min(due) FROM (
     SELECT min(start_at) AS due FROM events WHERE state = 'scheduled'
