@@ -15,10 +15,12 @@ import argparse
 import datetime
 import importlib.util
 import json
+import os
 import shlex
 import subprocess
 import sys
 import traceback
+from pathlib import Path
 
 from bench import config, db, procs
 from bench.procs import ROOT, log
@@ -63,6 +65,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--profile", action="store_true", help="sample the service with py-spy during each scenario"
     )
+    parser.add_argument(
+        "--working-tree",
+        action="store_true",
+        help="measure src/ as it is now, uncommitted changes included; by default the run "
+        "measures a snapshot of the committed HEAD, so that commits landing meanwhile "
+        "cannot change the code under test half-way through",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG pictures")
     parser.add_argument(
         "--no-docs", action="store_true", help="do not rewrite docs/performance.md and docs/img"
@@ -87,10 +96,43 @@ def _ensure_matplotlib() -> bool:
     return False
 
 
+def _pin_to_head(work_dir: Path, argv: list[str]) -> None:
+    """Re-run this command with espf imported from a snapshot of HEAD's src/:
+    the run, and every process it starts, measure one commit."""
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    snapshot = work_dir / f"src-{commit}"
+    snapshot.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD", "src"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(snapshot)], input=archive, check=True)
+    env = {
+        **os.environ,
+        "ESPF_BENCH_WORK_DIR": str(work_dir),
+        "ESPF_BENCH_COMMIT": commit,
+        # Ahead of the editable install's path to the working tree.
+        "PYTHONPATH": os.pathsep.join([str(snapshot / "src"), str(ROOT)]),
+    }
+    os.execve(sys.executable, [sys.executable, "-m", "bench", *argv], env)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parse(argv)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    work_dir = ROOT / "bench" / "results" / stamp
+    work_dir = Path(os.environ.get("ESPF_BENCH_WORK_DIR") or ROOT / "bench" / "results" / stamp)
+    if not args.working_tree and "ESPF_BENCH_COMMIT" not in os.environ:
+        _pin_to_head(work_dir, argv)
+    import espf
+
+    log(f"measuring espf from {Path(espf.__file__).parent.parent}")
     cfg = (config.full if args.full else config.quick)(work_dir)
     cfg.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     cfg.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -104,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             setattr(cfg, name, value)
     cfg.profile = args.profile
     plots = not args.no_plots and _ensure_matplotlib()
-    results = Results(mode=cfg.mode, argv=sys.argv[1:] if argv is None else argv)
+    results = Results(mode=cfg.mode, argv=argv)
     command = shlex.join([".venv/bin/python", "-m", "bench", *results.argv])
     log(
         f"{cfg.mode} run: {', '.join(cfg.scenarios)} on {', '.join(cfg.backends)}; "

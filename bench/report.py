@@ -127,8 +127,9 @@ def machine() -> list[tuple[str, str]]:
     match = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
     if match:
         mem = f"{int(match.group(1)) / 1024 / 1024:.1f} GiB"
-    commit = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = _run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"])
+    pinned = os.environ.get("ESPF_BENCH_COMMIT")
+    commit = pinned or _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = "" if pinned else _run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"])
     return [
         ("date", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")),
         ("nproc", str(os.cpu_count())),
