@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from espf.domain import DeliveryState, EventState
 from espf.store import Store
 
 # Attempt latencies: local receivers answer in a millisecond, remote ones in
@@ -83,10 +84,14 @@ class Metrics:
         )
 
     async def refresh_queue_gauges(self, store: Store, now_ms: int) -> None:
-        for state, count in (await store.event_count_by_state()).items():
-            self.events.labels(state).set(count)
-        for state, count in (await store.delivery_count_by_state()).items():
-            self.deliveries_by_state.labels(state).set(count)
+        # The store counts only the states it has: every other state is 0
+        # now, not the value of the last scrape that saw it.
+        events = await store.event_count_by_state()
+        for state in {s.value for s in EventState} | events.keys():
+            self.events.labels(state).set(events.get(state, 0))
+        deliveries = await store.delivery_count_by_state()
+        for state in {s.value for s in DeliveryState} | deliveries.keys():
+            self.deliveries_by_state.labels(state).set(deliveries.get(state, 0))
         count, oldest = await store.due_backlog(now_ms)
         self.due.set(count)
         self.oldest_due_age.set(max(now_ms - oldest, 0) / 1000 if oldest is not None else 0)
