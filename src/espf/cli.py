@@ -139,7 +139,11 @@ def migrate(ctx: click.Context) -> None:
         finally:
             await store.close()
 
-    applied, version = run_async(run())
+    try:
+        applied, version = run_async(run())
+    except EspfError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(error.exit_code)
     if applied:
         click.echo(
             f"Applied migrations {', '.join(map(str, applied))}; schema is at version {version}"

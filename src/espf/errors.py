@@ -77,6 +77,13 @@ class TooManyRequests(EspfError):
         self.retry_after_s = retry_after_s
 
 
+class MigrationFailed(EspfError):
+    """The schema could not be brought up to date; a person must look."""
+
+    code = "migration_failed"
+    exit_code = 7
+
+
 class Unavailable(EspfError):
     """The database cannot be reached; the client may try again later."""
 

@@ -38,7 +38,7 @@ from espf.domain import (
     Role,
     Transition,
 )
-from espf.errors import BadRequest, Conflict, NotFound, Unauthorized
+from espf.errors import BadRequest, Conflict, EspfError, MigrationFailed, NotFound, Unauthorized
 from espf.event_request import EventRequest, parse_event_request
 from espf.handler_rules import (
     HANDLER_SETTING_FIELDS,
@@ -98,7 +98,17 @@ class Service:
     # -- start-up -----------------------------------------------------------------
     async def prepare_database(self) -> list[int]:
         """Apply pending migrations and make sure the built-in types exist."""
-        applied = await self.store.migrate()
+        try:
+            applied = await self.store.migrate()
+        except EspfError:
+            raise  # the database is unreachable: already says so
+        except Exception as exc:
+            # A schema that does not match its recorded version (restored from
+            # another backup, edited by hand) is for a person to look at.
+            raise MigrationFailed(
+                f"could not bring the database schema up to date: {exc}; the recorded "
+                "version does not match the tables: restore a consistent backup"
+            ) from exc
         await self.store.ensure_builtin_event_types(self.clock.now_ms())
         return applied
 

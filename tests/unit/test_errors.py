@@ -13,6 +13,7 @@ from espf.errors import (
     Conflict,
     EspfError,
     Forbidden,
+    MigrationFailed,
     NotFound,
     PayloadTooLarge,
     TooManyRequests,
@@ -31,6 +32,7 @@ EXPECTED = [
     (UnsupportedMediaType, 415, "unsupported_media_type"),
     (TooManyRequests, 429, "too_many_requests"),
     (Unavailable, 503, "unavailable"),
+    (MigrationFailed, 500, "migration_failed"),
     (EspfError, 500, "internal_error"),
 ]
 
