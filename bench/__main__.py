@@ -2,7 +2,7 @@
 docs/performance.md and docs/img/*.png.
 
     .venv/bin/python -m bench            # quick run: small sizes, a few minutes
-    .venv/bin/python -m bench --full     # the sizes the targets name (~15 minutes)
+    .venv/bin/python -m bench --full     # the sizes the targets name (~12 minutes)
 
 Every process under test runs on its own (``espf serve``/``api``/``dispatcher``,
 the receiver, the load generator, the baselines), on loopback only. The exit
@@ -36,8 +36,8 @@ What espf sustains on a small machine, each figure beside a baseline measured
 in the same run: the machines are shared and noisy, so the ratio is the
 figure to read, the absolute number says only what this machine did that day.
 
-Reproduce with `.venv/bin/python -m bench --full` (about 15 minutes; `python -m
-bench` alone is a quick run with smaller sizes). The command installs
+Reproduce with `.venv/bin/python -m bench --full` (about 12 minutes on 2 cores; `python
+-m bench` alone is a quick run with smaller sizes). The command installs
 matplotlib (the optional dependency group `bench`) if it is missing, starts
 every process it measures on loopback, and rewrites the part of this file
 between the markers below; text outside the markers is kept. Raw results,
