@@ -100,7 +100,9 @@ async def test_concurrent_claims_never_hand_out_one_delivery_twice(postgres_url:
         ids = [d.i_delivery for claimed in results for d in claimed]
         assert len(ids) == len(set(ids)), "a delivery was claimed twice"
         assert len(ids) == 1500
-        assert all(results), "SKIP LOCKED: every claimer got some of the work"
+        # SKIP LOCKED: claimers share the work instead of queueing behind one
+        # another (not necessarily all of them: a busy machine may starve one).
+        assert sum(1 for claimed in results if claimed) >= 2
         assert await first.delivery_count_by_state() == {"in_flight": 1500}
 
 

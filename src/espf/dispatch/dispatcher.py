@@ -34,6 +34,9 @@ from espf.store import Store
 log = logging.getLogger("espf.dispatch")
 
 _NEVER = float("inf")
+# How long a dispatcher with a backlog waits for more free slots before it
+# claims for the few it has.
+CLAIM_GATHER_S = 0.005
 
 
 def new_node_id() -> str:
@@ -124,16 +127,19 @@ class Dispatcher:
 
     async def _loop(self) -> None:
         batch_size = self.settings.dispatch_batch_size
+        # With a backlog, claiming for every slot that frees would make many
+        # small claims, each paying a whole round trip: wait a moment for a
+        # quarter of the slots instead.
+        worth_a_claim = max(1, min(batch_size, self.settings.dispatch_concurrency) // 4)
+        backlogged = False
         while not self._stopping:
-            # A delivery stays in flight in the database until its outcome is
-            # written: counting those too keeps what this node holds, and so
-            # what a kill -9 would make others resend, within the limit.
-            held = len(self._in_flight) + self._recorder.unwritten
-            free = self.settings.dispatch_concurrency - held
+            free = self._free_slots()
             if free <= 0:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
                 continue
+            if backlogged and free < worth_a_claim:
+                free = await self._gather_slots(worth_a_claim)
             # From here until we sleep, any new event matters.
             self._planned_wake = _NEVER
             self._wake.clear()
@@ -146,9 +152,32 @@ class Dispatcher:
                 continue
             for delivery in claimed:
                 self._start(delivery)
-            if len(claimed) == limit:
+            backlogged = len(claimed) == limit
+            if backlogged:
                 continue  # there may be more due right now
             await self._sleep_until_next_due()
+
+    def _free_slots(self) -> int:
+        # A delivery stays in flight in the database until its outcome is
+        # written: counting those too keeps what this node holds, and so what
+        # a kill -9 would make others resend, within the limit.
+        held = len(self._in_flight) + self._recorder.unwritten
+        return self.settings.dispatch_concurrency - held
+
+    async def _gather_slots(self, wanted: int) -> int:
+        """Wait up to CLAIM_GATHER_S for ``wanted`` free slots; return how many are free."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLAIM_GATHER_S
+        free = self._free_slots()
+        while free < wanted and not self._stopping:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            self._slot_freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot_freed.wait(), timeout=remaining)
+            free = self._free_slots()
+        return free
 
     async def _sleep_until_next_due(self) -> None:
         poll_s = self.settings.poll_interval_s

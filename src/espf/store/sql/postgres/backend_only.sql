@@ -84,3 +84,23 @@ SELECT 1 FROM environments WHERE i_env = :i_env FOR UPDATE;
 -- for it and then sees the new delivery.
 -- name: handler_lock
 SELECT 1 FROM handlers WHERE i_handler = :i_handler FOR UPDATE;
+
+-- delivery_record_outcome for a whole batch at once, the outcomes given as
+-- parallel arrays (one element per delivery, sorted by i_delivery). A retry
+-- for a handler paused or disabled meanwhile is held, not pending; a
+-- delivery another node holds now does not match (its attempt is still
+-- recorded by the caller).
+-- name: delivery_record_outcomes
+UPDATE deliveries d SET
+    state = CASE WHEN o.state = 'pending'
+                  AND (SELECT NOT h.enabled OR h.paused FROM handlers h
+                       WHERE h.i_handler = d.i_handler)
+                 THEN 'held' ELSE o.state END,
+    attempts = o.attempt_no, next_at = o.next_at, last_status = o.status_code,
+    last_error = o.error, finished_at = o.finished_at, claimed_by = NULL, claimed_at = NULL
+FROM unnest(:i_deliverys::bigint[], :states::text[], :attempt_nos::integer[],
+            :next_ats::bigint[], :status_codes::integer[], :errors::text[],
+            :finished_ats::bigint[])
+     AS o(i_delivery, state, attempt_no, next_at, status_code, error, finished_at)
+WHERE d.i_delivery = o.i_delivery AND d.state = 'in_flight' AND d.claimed_by = :node_id
+RETURNING d.i_delivery, d.i_event, d.i_handler, d.order_key, d.state;
