@@ -64,6 +64,7 @@ from espf.store.params import (
     split_by_health,
     transition_row,
 )
+from espf.store.pg_batch_insert import BatchInserter
 from espf.store.pg_migrate import apply_migrations, schema_version
 from espf.store.pg_pool import Conn, PgPool, execute, executemany, fetch, fetchrow
 from espf.store.pg_sql import load_pg_queries
@@ -95,6 +96,10 @@ class PostgresStore:
         self._listener: DueListener | None = None
         # (node_id, now) of claims whose commit may or may not have happened.
         self._lost_claims: list[tuple[str, int]] = []
+        # Half the pool for event inserts in flight; the rest serves the others.
+        self._inserter = BatchInserter(
+            self._insert_events, self._insert_event, max_in_flight=pool_size // 2
+        )
 
     # -- plumbing ------------------------------------------------------------
     async def open(self) -> None:
@@ -333,6 +338,13 @@ class PostgresStore:
     async def event_insert(self, event: NewEvent, now: int) -> int:
         params = new_event_params(event, now)
         idem = event.idempotency
+        if idem is None:
+            try:
+                i_event = await self._inserter.insert(params)
+            except asyncpg.ForeignKeyViolationError:
+                raise _type_gone() from None
+            self._announcer.announce(event.start_at)
+            return i_event
 
         async def insert(conn: Conn) -> tuple[int, bool]:
             if idem is not None:
@@ -364,6 +376,23 @@ class PostgresStore:
         if created:
             self._announcer.announce(event.start_at)
         return i_event
+
+    async def _insert_events(self, batch: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert many events in one transaction; their ids, in order."""
+        columns = {f"{name}s": [p[name] for p in batch] for name in _EVENT_COLUMNS}
+
+        async def insert(conn: Conn) -> list[int]:
+            ids = [
+                row[0] for row in await fetch(conn, PG_ONLY["event_ids_next"], {"n": len(batch)})
+            ]
+            await execute(conn, PG_ONLY["event_insert_many"], {"i_events": ids, **columns})
+            return ids
+
+        return await self._transaction(insert)
+
+    async def _insert_event(self, params: Mapping[str, Any]) -> int:
+        row = await self._transaction(lambda conn: fetchrow(conn, Q["event_insert"], params))
+        return int(row[0])
 
     async def idempotency_prune(self, not_before: int) -> int:
         return await self._run("idempotency_key_prune", {"not_before": not_before})
@@ -725,6 +754,15 @@ class PostgresStore:
         await self._db.run(lambda conn: fetch(conn, reset, {}))
 
 
+_EVENT_COLUMNS = (
+    "i_env",
+    "i_event_type",
+    "variables",
+    "start_at",
+    "coalesce_key",
+    "created_by",
+    "now",
+)
 _OUTCOME_COLUMNS = (
     "i_delivery",
     "state",

@@ -104,3 +104,18 @@ FROM unnest(:i_deliverys::bigint[], :states::text[], :attempt_nos::integer[],
      AS o(i_delivery, state, attempt_no, next_at, status_code, error, finished_at)
 WHERE d.i_delivery = o.i_delivery AND d.state = 'in_flight' AND d.claimed_by = :node_id
 RETURNING d.i_delivery, d.i_event, d.i_handler, d.order_key, d.state;
+
+-- Group commit of event inserts (espf/store/pg_batch_insert.py): ids first,
+-- then every event of the batch in one INSERT from parallel arrays, so that
+-- which id went to which request never depends on the order RETURNING uses.
+-- name: event_ids_next
+SELECT nextval(pg_get_serial_sequence('events', 'i_event')) FROM generate_series(1, :n::integer);
+
+-- name: event_insert_many
+INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state,
+                    coalesce_key, created_by)
+SELECT e.i_event, e.i_env, e.i_event_type, e.variables, e.start_at, e.created_at, 'scheduled',
+       e.coalesce_key, e.created_by
+FROM unnest(:i_events::bigint[], :i_envs::bigint[], :i_event_types::bigint[], :variabless::text[],
+            :start_ats::bigint[], :nows::bigint[], :coalesce_keys::text[], :created_bys::bigint[])
+     AS e(i_event, i_env, i_event_type, variables, start_at, created_at, coalesce_key, created_by);
