@@ -45,6 +45,7 @@ from espf.domain import (
 from espf.errors import Conflict, NotFound, Unavailable
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
+from espf.store.batch_insert import BatchInserter
 from espf.store.params import (
     PROMOTED_REASON,
     SUPERSEDED_REASON,
@@ -64,7 +65,6 @@ from espf.store.params import (
     split_by_health,
     transition_row,
 )
-from espf.store.pg_batch_insert import BatchInserter
 from espf.store.pg_migrate import apply_migrations, schema_version
 from espf.store.pg_pool import Conn, PgPool, execute, executemany, fetch, fetchrow
 from espf.store.pg_sql import load_pg_queries

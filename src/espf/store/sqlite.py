@@ -43,6 +43,7 @@ from espf.domain import (
 from espf.errors import Conflict, NotFound
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
+from espf.store.batch_insert import BatchInserter
 from espf.store.params import (
     PROMOTED_REASON,
     SUPERSEDED_REASON,
@@ -116,6 +117,8 @@ class SqliteStore:
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="espf-sqlite-read")
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
+        # One writer thread: two batches in flight, one committing, one gathering.
+        self._inserter = BatchInserter(self._insert_events, self._insert_event, max_in_flight=2)
 
     # -- plumbing ------------------------------------------------------------
     async def open(self) -> None:
@@ -398,6 +401,8 @@ class SqliteStore:
     async def event_insert(self, event: NewEvent, now: int) -> int:
         params = new_event_params(event, now)
         idem = event.idempotency
+        if idem is None:
+            return await self._inserter.insert(params)
 
         def insert(conn: sqlite3.Connection) -> int:
             if idem is not None:
@@ -423,6 +428,24 @@ class SqliteStore:
                     },
                 )
             return i_event
+
+        return await self._write(insert)
+
+    async def _insert_events(self, batch: Sequence[Mapping[str, Any]]) -> list[int]:
+        def insert(conn: sqlite3.Connection) -> list[int]:
+            query = Q["event_insert"]
+            return [int(conn.execute(query, params).fetchone()[0]) for params in batch]
+
+        return await self._write(insert)
+
+    async def _insert_event(self, params: Mapping[str, Any]) -> int:
+        def insert(conn: sqlite3.Connection) -> int:
+            try:
+                return int(conn.execute(Q["event_insert"], params).fetchone()[0])
+            except sqlite3.IntegrityError as exc:
+                if _is_foreign_key_error(exc):
+                    raise _type_gone() from None
+                raise
 
         return await self._write(insert)
 

@@ -1,13 +1,15 @@
-"""Group commit for event inserts on PostgreSQL.
+"""Group commit for event inserts, in the event loop.
 
-Every ``event/create`` waiting in this process at the same moment goes into
-one transaction: one statement for their ids, one INSERT of them all from
-arrays, one commit (one WAL flush). While a batch is in flight the next one
-gathers, so the batch size follows the load with no artificial delay, as the
-SQLite writer does. A few batches may be in flight at once, so that the pool's
-connections are used. A batch that fails is retried one event at a time, so
-that only the event at fault (say, of a type deleted meanwhile) fails; a
-batch that fails because the database is unreachable fails whole.
+Every ``event/create`` waiting in this process at the same moment goes to the
+store as one batch: on PostgreSQL one transaction (one statement for their
+ids, one INSERT of them all from arrays, one WAL flush); on SQLite one
+submission to the writer thread (one queue hand-over and one wake-up instead
+of one per request). While a batch is in flight the next one gathers, so the
+batch size follows the load with no artificial delay. A few batches may be
+in flight at once, so that a pool's connections are used. A batch that fails
+is retried one event at a time, so that only the event at fault (say, of a
+type deleted meanwhile) fails; a batch that fails because the database is
+unreachable fails whole.
 """
 
 from __future__ import annotations
