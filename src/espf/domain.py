@@ -221,6 +221,7 @@ class Delivery:
     last_error: str | None
     attempt_log: list[Attempt] = field(default_factory=list)
     order_key: str | None = None
+    created_at: int | None = None  # when its event became due and it was made
 
 
 @dataclass(frozen=True, slots=True)

@@ -433,15 +433,13 @@ class Service:
         event = await self.store.event_get(i_event, i_env)
         if event is None or (created_by is not None and event.created_by != created_by):
             raise NotFound(f"event {i_event} does not exist", code="unknown_event")
+        deliveries = await self.store.delivery_list_for_event(i_event)
         return EventDetail(
             event,
-            await self.store.delivery_list_for_event(i_event),
+            deliveries,
             # Creation is not written to the log (the event row has the time):
             # one write fewer on the ingest path.
-            [
-                Transition(event.i_event, None, "scheduled", event.created_at, "created"),
-                *await self.store.transition_list(i_event),
-            ],
+            _history(event, deliveries, await self.store.transition_list(i_event)),
         )
 
     # -- operator actions ---------------------------------------------------------------
@@ -619,6 +617,23 @@ def type_in_use_message(name: str, usage: EventTypeUsage, i_env: int | None) -> 
 
 
 MAX_PAGE = 1000
+
+
+def _history(
+    event: Event, deliveries: list[Delivery], logged: list[Transition]
+) -> list[Transition]:
+    """The state log, with the two changes every event makes written out from
+    the rows that record them, not from the log: creation (events.created_at)
+    and each delivery becoming due (deliveries.created_at). Two writes fewer
+    per event on the busiest paths."""
+    made = [Transition(event.i_event, None, "scheduled", event.created_at, "created")]
+    made += [
+        Transition(event.i_event, d.i_delivery, "pending", d.created_at, "due")
+        for d in deliveries
+        if d.created_at is not None
+    ]
+    # Stable: at equal times the written-out changes come first.
+    return sorted([*made, *logged], key=lambda t: t.at)
 
 
 _REPLAY_CHUNK = 1000

@@ -151,6 +151,7 @@ def interrupted_transitions(rescued: list[Any], now: int) -> list[dict[str, Any]
     ]
 
 
+HELD_REASON = "its handler is paused: it waits until the handler is resumed"
 PROMOTED_REASON = "the earlier event of its key is done"
 WAITING_REASON = "ordered handler: waits for the earlier event of its key"
 SUPERSEDED_REASON = "a newer event of this type for the same account or customer replaces it"

@@ -141,6 +141,7 @@ def delivery(row: Row, attempt_log: list[Attempt]) -> Delivery:
         last_status=row[8],
         last_error=row[9],
         order_key=row[10],
+        created_at=row[11],
         attempt_log=attempt_log,
     )
 

@@ -45,6 +45,7 @@ from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
 from espf.store import rows
 from espf.store.batch_insert import BatchInserter
 from espf.store.params import (
+    HELD_REASON,
     PROMOTED_REASON,
     SUPERSEDED_REASON,
     WAITING_REASON,
@@ -760,12 +761,17 @@ def _fan_out(conn: sqlite3.Connection, event_ids: list[int], now: int) -> None:
         transition_row(i_event, None, "unrouted", now, "no enabled handler is subscribed")
         for i_event in unrouted
     ]
-    transitions += [transition_row(r[1], r[0], r[3], now, "due") for r in created]
+    # Becoming due is in the delivery row (created_at); only a delivery that
+    # does not go out at once says why here.
+    transitions += [
+        transition_row(r[1], r[0], "held", now, HELD_REASON) for r in created if r[3] == "held"
+    ]
     new_ids = _json_ids(r[0] for r in created)
     if any(r[5] is not None for r in created):
         for i_delivery, i_event in conn.execute(Q["delivery_queue_behind_key"], {"ids": new_ids}):
             transitions.append(transition_row(i_event, i_delivery, "waiting", now, WAITING_REASON))
-    touched = set(event_ids) - unrouted
+    # Events just taken are 'pending' already; only supersession changes more.
+    touched: set[int] = set()
     if any(r[4] is not None for r in created):
         superseded = conn.execute(
             Q["delivery_supersede_older"], {"ids": new_ids, "now": now}

@@ -411,13 +411,13 @@ VALUES (:i_delivery, :attempt_no, :started_at, :duration_ms, :status_code, :erro
 
 -- name: delivery_list_for_event
 SELECT d.i_delivery, d.i_event, d.i_handler, h.name, d.state, d.attempts, d.next_at,
-       d.finished_at, d.last_status, d.last_error, d.order_key
+       d.finished_at, d.last_status, d.last_error, d.order_key, d.created_at
 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
 WHERE d.i_event = :i_event ORDER BY d.i_delivery;
 
 -- name: delivery_get
 SELECT d.i_delivery, d.i_event, d.i_handler, h.name, d.state, d.attempts, d.next_at,
-       d.finished_at, d.last_status, d.last_error, d.order_key
+       d.finished_at, d.last_status, d.last_error, d.order_key, d.created_at
 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
 WHERE d.i_delivery = :i_delivery AND (:i_env::bigint IS NULL OR h.i_env = :i_env);
 
