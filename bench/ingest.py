@@ -113,8 +113,23 @@ def step(
         + (f" {result['statuses']}" if result["errors"] else "")
         + f" -> {'ok' if result['ok'] else 'over the limit'}"
     )
-    time.sleep(1.0)  # let the server drain what a failed step left queued
+    _wait_until_idle(system)
     return result
+
+
+def _wait_until_idle(system: System, limit_s: float = 60.0) -> None:
+    """After a step, let the server finish what it still holds: requests it
+    read before the generator gave up on them are still processed, and the
+    next step must not start against that backlog."""
+    time.sleep(0.5)
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = sum(p.cpu_seconds() for p in system.procs)
+        time.sleep(0.5)
+        busy = (sum(p.cpu_seconds() for p in system.procs) - before) / 0.5
+        if busy < 0.05 * len(system.procs) + 0.05:
+            return
+    log(f"  {system.label} still busy after {limit_s:g} s; going on")
 
 
 def climb(cfg: RunConfig, system: System) -> tuple[int | None, dict[int, dict[str, Any]]]:
