@@ -3,6 +3,7 @@ credentials so that Basic auth does not cost a slow hash on every request."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -15,9 +16,14 @@ from espf.domain import ApiUser
 
 _hasher = PasswordHasher()
 
-# Verifying against this when the login is unknown keeps the answer's timing
-# the same as for a wrong password, so logins cannot be probed by timing.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the login is unknown keeps the answer's
+    timing the same as for a wrong password, so logins cannot be probed by
+    timing. Made on first need, not at import: an Argon2 hash costs a good
+    part of a second of start-up on a busy machine."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -27,7 +33,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-time check; False for an unknown user (``password_hash=None``)."""
     try:
-        _hasher.verify(password_hash or _DUMMY_HASH, password)
+        _hasher.verify(password_hash or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return password_hash is not None
