@@ -56,12 +56,12 @@ class CredentialCache:
         self._key = secrets.token_bytes(32)
         self._entries: dict[bytes, tuple[ApiUser, float]] = {}
 
-    def _digest(self, login: str, password: str) -> bytes:
+    def digest(self, login: str, password: str) -> bytes:
         message = login.encode() + b"\0" + password.encode()
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
     def get(self, login: str, password: str) -> ApiUser | None:
-        digest = self._digest(login, password)
+        digest = self.digest(login, password)
         entry = self._entries.get(digest)
         if entry is None:
             return None
@@ -74,7 +74,7 @@ class CredentialCache:
     def put(self, login: str, password: str, user: ApiUser) -> None:
         if len(self._entries) >= self._max:
             self._entries.clear()
-        self._entries[self._digest(login, password)] = (user, time.monotonic() + self._ttl)
+        self._entries[self.digest(login, password)] = (user, time.monotonic() + self._ttl)
 
     def clear(self) -> None:
         self._entries.clear()

@@ -90,6 +90,7 @@ class Service:
         self.settings = settings
         self.clock = clock or SystemClock()
         self._credentials = CredentialCache(settings.credential_cache_ttl_s)
+        self._checking: dict[bytes, asyncio.Future[ApiUser]] = {}
         self._types_by_name: dict[str, EventType] = {}
         # Called with the start time of each new event, so that an in-process
         # dispatcher can wake up early instead of waiting for its next poll.
@@ -223,6 +224,18 @@ class Service:
         cached = self._credentials.get(login, password)
         if cached is not None:
             return cached
+        # Requests that arrive together with the same credential (a producer
+        # opening many connections, or the cache entry expiring under load)
+        # share one check instead of each paying for an Argon2 hash.
+        key = self._credentials.digest(login, password)
+        check = self._checking.get(key)
+        if check is None:
+            check = asyncio.ensure_future(self._check_credential(login, password))
+            self._checking[key] = check
+            check.add_done_callback(lambda _: self._checking.pop(key, None))
+        return await asyncio.shield(check)
+
+    async def _check_credential(self, login: str, password: str) -> ApiUser:
         user = await self.store.user_get_by_login(login)
         ok = await asyncio.to_thread(
             verify_password, user.password_hash if user else None, password
