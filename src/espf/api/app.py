@@ -14,7 +14,7 @@ import time
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -28,7 +28,7 @@ from espf.api.handlers import handler_endpoints
 from espf.api.responses import JSONResponse, error_response
 from espf.api.subscriptions import subscription_endpoints
 from espf.api.users import user_endpoints
-from espf.errors import EspfError, NotFound, Unavailable
+from espf.errors import BadRequest, EspfError, NotFound, Unavailable
 from espf.metrics import Metrics
 from espf.service import Service
 from espf.store.sql_loader import load_migrations
@@ -71,6 +71,13 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
                 response = await endpoint(request)
             except EspfError as error:
                 response = error_response(error)
+            except ClientDisconnect:
+                # The client went away mid-body: nothing was done and nobody
+                # will read an answer. Not a server error, so no traceback.
+                log.debug("client left during %s %s", request.method, request.url.path)
+                response = error_response(
+                    BadRequest("the client closed the connection", code="client_disconnected")
+                )
             latency.observe(time.perf_counter() - started)
             metrics.api_requests.labels(route, str(response.status_code)).inc()
             return response

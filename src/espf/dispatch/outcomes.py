@@ -19,6 +19,12 @@ from espf.store import Store
 log = logging.getLogger("espf.dispatch")
 
 RETRY_WRITE_AFTER_S = 1.0
+# Writes of outcome batches in flight at once. One at a time would make a
+# slot wait for every round trip of the write before it (PostgreSQL); a few
+# overlap them. The SQLite writer groups them into one commit anyway.
+MAX_WRITERS = 4
+# A second writer starts only for a batch worth a write of its own.
+MIN_BATCH_FOR_ANOTHER_WRITER = 16
 
 
 class OutcomeRecorder:
@@ -35,7 +41,7 @@ class OutcomeRecorder:
         self._on_written = on_written
         self._pending: list[AttemptOutcome] = []
         self._writing = 0
-        self._flusher: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     @property
     def unwritten(self) -> int:
@@ -45,22 +51,28 @@ class OutcomeRecorder:
 
     def add(self, outcome: AttemptOutcome) -> None:
         self._pending.append(outcome)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_all())
+        busy = len(self._writers)
+        if busy == 0 or (busy < MAX_WRITERS and len(self._pending) >= MIN_BATCH_FOR_ANOTHER_WRITER):
+            self._start_writer()
 
-    async def _flush_all(self) -> None:
+    def _start_writer(self) -> None:
+        task = asyncio.create_task(self._write_all())
+        self._writers.add(task)
+        task.add_done_callback(self._writers.discard)
+
+    async def _write_all(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            self._writing = len(batch)
+            self._writing += len(batch)
             try:
                 health = await self._store.delivery_record_outcomes(self._node_id, batch)
             except Exception:
                 log.exception("could not record %d outcomes; will retry", len(batch))
                 self._pending[:0] = batch
-                self._writing = 0
+                self._writing -= len(batch)
                 await asyncio.sleep(RETRY_WRITE_AFTER_S)
                 continue
-            self._writing = 0
+            self._writing -= len(batch)
             if self._on_written is not None:
                 self._on_written()
             if health:
@@ -71,7 +83,7 @@ class OutcomeRecorder:
 
     async def drain(self) -> None:
         """Wait until every outcome added so far is written."""
-        while self._pending or (self._flusher is not None and not self._flusher.done()):
-            if self._flusher is None or self._flusher.done():
-                self._flusher = asyncio.create_task(self._flush_all())
-            await self._flusher
+        while self._pending or self._writers:
+            if not self._writers:
+                self._start_writer()
+            await asyncio.gather(*self._writers, return_exceptions=True)
