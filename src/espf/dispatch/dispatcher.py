@@ -19,6 +19,8 @@ import socket
 import time
 import uuid
 
+from prometheus_client import Histogram
+
 from espf.clock import Clock, SystemClock
 from espf.config import Settings
 from espf.dispatch.auto_pause import AutoPauser
@@ -73,6 +75,7 @@ class Dispatcher:
         self._policies: dict[RetryOverrides, RetryPolicy] = {}
         self.metrics = metrics or Metrics()
         self._pauser = AutoPauser(store, settings.auto_pause_after_s, self.metrics)
+        self._latency_children: dict[str, Histogram] = {}
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._recorder = OutcomeRecorder(
@@ -157,6 +160,13 @@ class Dispatcher:
                 continue  # there may be more due right now
             await self._sleep_until_next_due()
 
+    def _latency_of(self, handler: str) -> Histogram:
+        # labels() looks the child up under a lock each time; handlers are few.
+        child = self._latency_children.get(handler)
+        if child is None:
+            child = self._latency_children[handler] = self.metrics.attempt_latency.labels(handler)
+        return child
+
     def _free_slots(self) -> int:
         # A delivery stays in flight in the database until its outcome is
         # written: counting those too keeps what this node holds, and so what
@@ -232,7 +242,7 @@ class Dispatcher:
         )
         self._recorder.add(outcome)
         handler = delivery.handler.name
-        self.metrics.attempt_latency.labels(handler).observe(duration_ms / 1000)
+        self._latency_of(handler).observe(duration_ms / 1000)
         verdict = "retry" if outcome.new_state is DeliveryState.PENDING else outcome.new_state.value
         self.metrics.deliveries.labels(handler, verdict).inc()
         if log.isEnabledFor(logging.INFO):  # the fields cost more than the check

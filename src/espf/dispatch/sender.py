@@ -9,6 +9,7 @@ signature auth, the Standard Webhooks headers replace the auth header.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from dataclasses import dataclass
@@ -95,6 +96,12 @@ def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
     return context
 
 
+@functools.lru_cache(maxsize=64)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    # Immutable, and the same few values for every request.
+    return aiohttp.ClientTimeout(total=seconds)
+
+
 class EventSender:
     """Sends deliveries; one connection pool per handler, so that one slow
     Application cannot take the connections another one needs."""
@@ -123,7 +130,7 @@ class EventSender:
 
     async def send(self, delivery: ClaimedDelivery) -> SendResult:
         handler = delivery.handler
-        timeout = aiohttp.ClientTimeout(total=handler.timeout_s)
+        timeout = _timeout(handler.timeout_s)
         body = request_body(delivery)
         try:
             async with self._session(handler).post(

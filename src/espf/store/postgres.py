@@ -472,7 +472,7 @@ class PostgresStore:
             detail = await fetch(
                 conn, Q["delivery_claimed_detail"], {"ids": [row[0] for row in claimed]}
             )
-            deliveries = [rows.claimed_delivery(tuple(row)) for row in detail]
+            deliveries = rows.claimed_deliveries([tuple(row) for row in detail])
             event_ids = {"ids": sorted({d.i_event for d in deliveries})}
             await execute(conn, Q["event_mark_in_flight"], event_ids)
             return deliveries

@@ -101,7 +101,20 @@ def event(row: Row) -> Event:
     )
 
 
-def claimed_delivery(row: Row) -> ClaimedDelivery:
+def claimed_deliveries(detail: Sequence[Row]) -> list[ClaimedDelivery]:
+    """A claim's rows, each handler built once: a batch is mostly a few
+    handlers' deliveries, and a Handler has 31 fields to convert."""
+    handlers: dict[Any, Handler] = {}
+    claimed = []
+    for row in detail:
+        found = handlers.get(row[8])
+        if found is None:
+            found = handlers[row[8]] = handler(row, 8)
+        claimed.append(claimed_delivery(row, found))
+    return claimed
+
+
+def claimed_delivery(row: Row, its_handler: Handler | None = None) -> ClaimedDelivery:
     return ClaimedDelivery(
         i_delivery=row[0],
         i_event=row[1],
@@ -111,7 +124,7 @@ def claimed_delivery(row: Row) -> ClaimedDelivery:
         attempts=row[5],
         budget_from_attempt=row[6],
         budget_from_at=row[7],
-        handler=handler(row, 8),
+        handler=its_handler or handler(row, 8),
     )
 
 

@@ -501,7 +501,7 @@ class SqliteStore:
                 return []
             ids = _json_ids(row[0] for row in claimed)
             detail = conn.execute(Q["delivery_claimed_detail"], {"ids": ids}).fetchall()
-            deliveries = [rows.claimed_delivery(row) for row in detail]
+            deliveries = rows.claimed_deliveries(detail)
             event_ids = _json_ids({d.i_event for d in deliveries})
             conn.execute(Q["event_mark_in_flight"], {"ids": event_ids})
             return deliveries
