@@ -181,6 +181,18 @@ def new_event_params(event: NewEvent, now: int) -> dict[str, Any]:
     }
 
 
+def idempotency_key_params(event: NewEvent, i_event: int, now: int) -> dict[str, Any]:
+    """The key of an idempotent create, pointing at the event it made."""
+    assert event.idempotency is not None
+    return {
+        "i_env": event.i_env,
+        "key": event.idempotency.key,
+        "request_hash": event.idempotency.request_hash,
+        "i_event": i_event,
+        "now": now,
+    }
+
+
 def idempotent_repeat(idem: Idempotency, stored_hash: str, i_event: int) -> int:
     """The first answer for a repeated key; a different body under the same key is a conflict."""
     if stored_hash != idem.request_hash:

@@ -55,6 +55,7 @@ from espf.store.params import (
     deleted_handler_name,
     event_filter_params,
     handler_params,
+    idempotency_key_params,
     idempotent_repeat,
     interrupted_attempts,
     interrupted_transitions,
@@ -348,25 +349,15 @@ class PostgresStore:
             return i_event
 
         async def insert(conn: Conn) -> tuple[int, bool]:
-            if idem is not None:
-                key = {"i_env": event.i_env, "key": idem.key, "not_before": idem.not_before}
-                await fetchrow(conn, PG_ONLY["idempotency_key_lock"], key)
-                seen = await fetchrow(conn, Q["idempotency_key_get"], key)
-                if seen is not None:
-                    return idempotent_repeat(idem, seen[0], seen[1]), False
+            key = {"i_env": event.i_env, "key": idem.key, "not_before": idem.not_before}
+            await fetchrow(conn, PG_ONLY["idempotency_key_lock"], key)
+            seen = await fetchrow(conn, Q["idempotency_key_get"], key)
+            if seen is not None:
+                return idempotent_repeat(idem, seen[0], seen[1]), False
             i_event = int((await fetchrow(conn, Q["event_insert"], params))[0])
-            if idem is not None:
-                await execute(
-                    conn,
-                    Q["idempotency_key_put"],
-                    {
-                        "i_env": event.i_env,
-                        "key": idem.key,
-                        "request_hash": idem.request_hash,
-                        "i_event": i_event,
-                        "now": now,
-                    },
-                )
+            await execute(
+                conn, Q["idempotency_key_put"], idempotency_key_params(event, i_event, now)
+            )
             return i_event, True
 
         # One transaction, committed before this returns: durable.

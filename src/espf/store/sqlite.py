@@ -53,6 +53,7 @@ from espf.store.params import (
     deleted_handler_name,
     event_filter_params,
     handler_params,
+    idempotency_key_params,
     idempotent_repeat,
     interrupted_attempts,
     interrupted_transitions,
@@ -406,28 +407,12 @@ class SqliteStore:
             return await self._inserter.insert(params)
 
         def insert(conn: sqlite3.Connection) -> int:
-            if idem is not None:
-                key = {"i_env": event.i_env, "key": idem.key, "not_before": idem.not_before}
-                seen = conn.execute(Q["idempotency_key_get"], key).fetchone()
-                if seen is not None:
-                    return idempotent_repeat(idem, seen[0], seen[1])
-            try:
-                i_event = int(conn.execute(Q["event_insert"], params).fetchone()[0])
-            except sqlite3.IntegrityError as exc:
-                if _is_foreign_key_error(exc):
-                    raise _type_gone() from None
-                raise
-            if idem is not None:
-                conn.execute(
-                    Q["idempotency_key_put"],
-                    {
-                        "i_env": event.i_env,
-                        "key": idem.key,
-                        "request_hash": idem.request_hash,
-                        "i_event": i_event,
-                        "now": now,
-                    },
-                )
+            key = {"i_env": event.i_env, "key": idem.key, "not_before": idem.not_before}
+            seen = conn.execute(Q["idempotency_key_get"], key).fetchone()
+            if seen is not None:
+                return idempotent_repeat(idem, seen[0], seen[1])
+            i_event = _insert_one(conn, params)
+            conn.execute(Q["idempotency_key_put"], idempotency_key_params(event, i_event, now))
             return i_event
 
         return await self._write(insert)
@@ -440,15 +425,7 @@ class SqliteStore:
         return await self._write(insert)
 
     async def _insert_event(self, params: Mapping[str, Any]) -> int:
-        def insert(conn: sqlite3.Connection) -> int:
-            try:
-                return int(conn.execute(Q["event_insert"], params).fetchone()[0])
-            except sqlite3.IntegrityError as exc:
-                if _is_foreign_key_error(exc):
-                    raise _type_gone() from None
-                raise
-
-        return await self._write(insert)
+        return await self._write(lambda conn: _insert_one(conn, params))
 
     async def idempotency_prune(self, not_before: int) -> int:
         return await self._write(
@@ -746,6 +723,15 @@ def _type_gone() -> NotFound:
         "the event type or handler no longer exists; it was just deleted",
         code="unknown_event_type",
     )
+
+
+def _insert_one(conn: sqlite3.Connection, params: Mapping[str, Any]) -> int:
+    try:
+        return int(conn.execute(Q["event_insert"], params).fetchone()[0])
+    except sqlite3.IntegrityError as exc:
+        if _is_foreign_key_error(exc):
+            raise _type_gone() from None
+        raise
 
 
 def _json_ids(ids: Iterable[int]) -> str:
