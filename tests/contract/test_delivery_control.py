@@ -261,3 +261,14 @@ async def test_failures_are_tracked_per_handler_for_auto_pause(service: Service)
     clock_of(service).advance(1000)
     await answer(service, await claim(service), 200)
     assert (await service.handler_get(1, "H")).failing_since is None
+
+
+async def test_expired_idempotency_keys_are_forgotten(service: Service):
+    body = {"event_type": "Account/New"}
+    await service.event_create(1, body, "old-key")
+    clock_of(service).advance(1000)
+    await service.event_create(1, body, "new-key")
+    store = service.store
+    assert (await store.copy_row_counts())["idempotency_keys"] == 2
+    assert await store.idempotency_prune(service.clock.now_ms() - 500) == 1
+    assert (await store.copy_row_counts())["idempotency_keys"] == 1

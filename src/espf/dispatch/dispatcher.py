@@ -39,6 +39,8 @@ _NEVER = float("inf")
 # How long a dispatcher with a backlog waits for more free slots before it
 # claims for the few it has.
 CLAIM_GATHER_S = 0.005
+# How often expired Idempotency-Keys are deleted.
+PRUNE_INTERVAL_S = 60.0
 
 
 def new_node_id() -> str:
@@ -293,10 +295,21 @@ class Dispatcher:
             self._wake.set()
 
     async def _maintain(self) -> None:
+        next_prune = 0.0
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval_s)
             try:
                 await self._beat()
                 await self._rescue_orphans()
+                if time.monotonic() >= next_prune:
+                    await self._forget_old_idempotency_keys()
+                    next_prune = time.monotonic() + PRUNE_INTERVAL_S
             except Exception:
                 log.exception("dispatcher maintenance failed; will retry")
+
+    async def _forget_old_idempotency_keys(self) -> None:
+        # Keys past their window answer nothing any more; without this the
+        # table would grow by one row per keyed create for ever. Every node
+        # may run it at once: deleting what is already gone does no harm.
+        window_ms = int(self.settings.idempotency_window_s * 1000)
+        await self.store.idempotency_prune(self.clock.now_ms() - window_ms)
