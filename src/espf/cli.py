@@ -135,7 +135,7 @@ def migrate(ctx: click.Context) -> None:
         try:
             service = Service(store, settings)
             applied = await service.prepare_database()
-            return applied, await store.schema_version()
+            return applied, await service.schema_version()
         finally:
             await store.close()
 

@@ -41,7 +41,7 @@ def event_create(
         raise click.UsageError(error.message) from None
 
     async def create(service: Service) -> int:
-        if await service.store.env_get(i_env) is None:
+        if not await service.env_exists(i_env):
             raise BadRequest(f"environment {i_env} does not exist")
         return await service.event_create_parsed(i_env, request)
 

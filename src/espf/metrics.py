@@ -8,10 +8,14 @@ reports the same, whole-installation figures.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from espf.domain import DeliveryState, EventState
-from espf.store import Store
+
+if TYPE_CHECKING:
+    from espf.service import QueueSnapshot
 
 # Attempt latencies: local receivers answer in a millisecond, remote ones in
 # seconds, and the original's timeout is 300 s.
@@ -83,18 +87,18 @@ class Metrics:
             registry=r,
         )
 
-    async def refresh_queue_gauges(self, store: Store, now_ms: int) -> None:
+    def refresh_queue_gauges(self, queue: QueueSnapshot) -> None:
         # The store counts only the states it has: every other state is 0
         # now, not the value of the last scrape that saw it.
-        events = await store.event_count_by_state()
+        events = queue.events_by_state
         for state in {s.value for s in EventState} | events.keys():
             self.events.labels(state).set(events.get(state, 0))
-        deliveries = await store.delivery_count_by_state()
+        deliveries = queue.deliveries_by_state
         for state in {s.value for s in DeliveryState} | deliveries.keys():
             self.deliveries_by_state.labels(state).set(deliveries.get(state, 0))
-        count, oldest = await store.due_backlog(now_ms)
-        self.due.set(count)
-        self.oldest_due_age.set(max(now_ms - oldest, 0) / 1000 if oldest is not None else 0)
+        self.due.set(queue.due_count)
+        oldest = queue.oldest_due_at
+        self.oldest_due_age.set(max(queue.now_ms - oldest, 0) / 1000 if oldest is not None else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import espf.service
+import espf.service.authorization
 from espf.config import load_settings
 from espf.errors import Unauthorized
 from espf.service import Service
@@ -31,13 +31,13 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
 @pytest.fixture
 def hash_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     checked: list[str] = []
-    real = espf.service.verify_password
+    real = espf.service.authorization.verify_password
 
     def counting(password_hash: str | None, password: str) -> bool:
         checked.append(password)
         return real(password_hash, password)
 
-    monkeypatch.setattr(espf.service, "verify_password", counting)
+    monkeypatch.setattr(espf.service.authorization, "verify_password", counting)
     return checked
 
 

@@ -28,10 +28,9 @@ from espf.api.handlers import handler_endpoints
 from espf.api.responses import JSONResponse, error_response
 from espf.api.subscriptions import subscription_endpoints
 from espf.api.users import user_endpoints
-from espf.errors import BadRequest, EspfError, NotFound, Unavailable
+from espf.errors import BadRequest, EspfError, NotFound
 from espf.metrics import Metrics
 from espf.service import Service
-from espf.store.sql_loader import load_migrations
 
 log = logging.getLogger("espf.api")
 
@@ -41,23 +40,16 @@ API_PREFIX = "/espf/v1/"
 def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
     ctx = ApiContext(service, Authenticator(service), service.settings.max_body_bytes)
     metrics = metrics or Metrics()
-    latest_schema = len(load_migrations(service.store.backend))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        version = await service.store.schema_version()
-        if version != latest_schema:
-            raise Unavailable(
-                f"the database schema is at version {version}, this release needs "
-                f"{latest_schema}: run 'espf migrate'",
-                code="schema_not_current",
-            )
+        version = await service.require_current_schema()
         return JSONResponse({"status": "ready", "schema_version": version})
 
     async def metrics_page(request: Request) -> Response:
-        await metrics.refresh_queue_gauges(service.store, service.clock.now_ms())
+        metrics.refresh_queue_gauges(await service.queue_snapshot())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     def guarded(route: str, endpoint: Endpoint) -> Endpoint:
