@@ -1,7 +1,5 @@
-"""The admin CLI. Its verbs follow the original's evctl, and it answers to
-both names, ``espf`` and ``evctl``. Every command works directly on the
-database (``--database-url`` / ``ESPF_DATABASE_URL``), like evctl on the
-server itself."""
+"""Running espf, and what operators do to the installation as a whole:
+``serve``, ``api``, ``dispatcher``, ``config show``, ``migrate``, ``copy``."""
 
 from __future__ import annotations
 
@@ -11,40 +9,10 @@ from typing import Any
 
 import click
 
-from espf.cli_common import run_async, settings_of_context, with_service
-from espf.cli_output import table
-from espf.config import ConfigError, load_settings
-from espf.domain import Role
+from espf.cli.common import run_async, settings_of_context
 from espf.errors import EspfError
 from espf.service import Service
 from espf.store import create_store
-
-
-class _Group(click.Group):
-    """Turns configuration errors into one clear line and exit code 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ConfigError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(2)
-
-
-@click.group(cls=_Group)
-@click.option(
-    "--database-url",
-    envvar="ESPF_DATABASE_URL",
-    help="sqlite:///path.db (default: sqlite:///espf.db) or postgresql://...",
-)
-@click.pass_context
-def main(ctx: click.Context, database_url: str | None) -> None:
-    """espf: External System Provisioning Framework."""
-    try:
-        ctx.obj = load_settings(database_url=database_url)
-    except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
 
 
 # -- running -----------------------------------------------------------------------
@@ -81,7 +49,7 @@ _log_format = click.option(
 )
 
 
-@main.command()
+@click.command()
 @_api_options
 @_log_format
 @click.pass_context
@@ -90,7 +58,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     _serve(ctx, api=True, dispatch=True, **options)
 
 
-@main.command()
+@click.command()
 @_api_options
 @_log_format
 @click.pass_context
@@ -99,7 +67,7 @@ def api(ctx: click.Context, /, **options: Any) -> None:
     _serve(ctx, api=True, dispatch=False, **options)
 
 
-@main.command()
+@click.command()
 @_log_format
 @click.pass_context
 def dispatcher(ctx: click.Context, /, **options: Any) -> None:
@@ -107,7 +75,7 @@ def dispatcher(ctx: click.Context, /, **options: Any) -> None:
     _serve(ctx, api=False, dispatch=True, **options)
 
 
-@main.group()
+@click.group()
 def config() -> None:
     """The effective configuration."""
 
@@ -122,7 +90,7 @@ def config_show(ctx: click.Context) -> None:
         click.echo(f"{name} = {value!r}")
 
 
-@main.command()
+@click.command()
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Apply the database migrations not yet applied."""
@@ -152,7 +120,7 @@ def migrate(ctx: click.Context) -> None:
         click.echo(f"Schema is up to date at version {version}")
 
 
-@main.command("copy")
+@click.command("copy")
 @click.option(
     "--from", "source_url", required=True, help="the database to copy, e.g. sqlite:///espf.db"
 )
@@ -218,129 +186,3 @@ class _CopyProgress:
             click.echo(f"\r{line}", nl=finished)
         elif finished:
             click.echo(line)
-
-
-# -- environments and users -------------------------------------------------------
-@main.group()
-def env() -> None:
-    """Environments (i_env)."""
-
-
-@env.command("create")
-@click.option("--i-env", type=int, help="the id to give (default: the next free one)")
-@click.argument("name")
-@click.pass_context
-def env_create(ctx: click.Context, i_env: int | None, name: str) -> None:
-    created = with_service(ctx, lambda s: s.env_create(name, i_env))
-    click.echo(f"Created environment #{created.i_env} {created.name}")
-
-
-@env.command("list")
-@click.pass_context
-def env_list(ctx: click.Context) -> None:
-    envs = with_service(ctx, lambda s: s.env_list())
-    click.echo(table(["i_env", "name"], [(e.i_env, e.name) for e in envs]))
-
-
-@main.group()
-def user() -> None:
-    """API users."""
-
-
-@user.command("create")
-@click.argument("i_env", type=int)
-@click.argument("login")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option(
-    "--role", type=click.Choice([r.value for r in Role]), default="admin", show_default=True
-)
-@click.pass_context
-def user_create(ctx: click.Context, i_env: int, login: str, password: str, role: str) -> None:
-    created = with_service(ctx, lambda s: s.user_create(i_env, login, password, Role(role)))
-    click.echo(f"Created {created.role.value} user {created.login} in environment {created.i_env}")
-
-
-@user.command("list")
-@click.argument("i_env", type=int, required=False)
-@click.pass_context
-def user_list(ctx: click.Context, i_env: int | None) -> None:
-    users = with_service(ctx, lambda s: s.user_list(i_env))
-    click.echo(table(["i_env", "login", "role"], [(u.i_env, u.login, u.role.value) for u in users]))
-
-
-@user.command("delete")
-@click.argument("i_env", type=int)
-@click.argument("login")
-@click.pass_context
-def user_delete(ctx: click.Context, i_env: int, login: str) -> None:
-    """Delete an API user; the events it created stay. An environment keeps
-    its last administrator."""
-    with_service(ctx, lambda s: s.user_delete(i_env, login))
-    click.echo(f"Deleted user {login} of environment {i_env}")
-
-
-@user.command("set-role")
-@click.argument("i_env", type=int)
-@click.argument("login")
-@click.argument("role", type=click.Choice([r.value for r in Role]))
-@click.pass_context
-def user_set_role(ctx: click.Context, i_env: int, login: str, role: str) -> None:
-    """Make a user an admin or a producer."""
-    updated = with_service(ctx, lambda s: s.user_set_role(i_env, login, Role(role)))
-    click.echo(f"User {updated.login} of environment {i_env} is now {updated.role.value}")
-
-
-# -- event types --------------------------------------------------------------------
-@main.group("type")
-def type_() -> None:
-    """Event types."""
-
-
-@type_.command("create")
-@click.argument("name")
-@click.pass_context
-def type_create(ctx: click.Context, name: str) -> None:
-    """Create a custom type; its name must start with Custom/."""
-    created = with_service(ctx, lambda s: s.type_create(name))
-    click.echo(f"Created event type #{created.i_event_type} {created.name}")
-
-
-@type_.command("list")
-@click.pass_context
-def type_list(ctx: click.Context) -> None:
-    types = with_service(ctx, lambda s: s.type_list())
-    click.echo(
-        table(
-            ["id", "name", "kind"],
-            [(t.i_event_type, t.name, "built-in" if t.builtin else "custom") for t in types],
-        )
-    )
-
-
-@type_.command("delete")
-@click.argument("name")
-@click.pass_context
-def type_delete(ctx: click.Context, name: str) -> None:
-    """Delete a custom type that no subscription and no event uses."""
-    deleted = with_service(ctx, lambda s: s.type_delete(name))
-    click.echo(f"Deleted event type #{deleted.i_event_type} {deleted.name}")
-
-
-@main.command()
-def secret() -> None:
-    """Print a new signing secret for signature auth (Standard Webhooks)."""
-    from espf.signing import generate_signing_secret
-
-    click.echo(generate_signing_secret())
-
-
-def _register_groups() -> None:
-    # Imported here: these modules import cli_common, which the root needs too.
-    from espf.cli_event import event
-    from espf.cli_handler import handler
-
-    main.add_command(handler)
-    main.add_command(event)
-
-
-_register_groups()

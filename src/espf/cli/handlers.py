@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from espf.cli_common import with_service
-from espf.cli_output import handler_detail, handler_table, table
+from espf.cli.common import with_service
+from espf.cli.output import handler_detail, handler_table, table
 from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
 from espf.store.params import deleted_handler_name
 
@@ -295,3 +295,11 @@ def handler_blocked(ctx: click.Context, i_env: int, name: str | None) -> None:
             ],
         )
     )
+
+
+@click.command()
+def secret() -> None:
+    """Print a new signing secret for signature auth (Standard Webhooks)."""
+    from espf.signing import generate_signing_secret
+
+    click.echo(generate_signing_secret())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 import orjson
 
-from espf.cli_common import with_service
-from espf.cli_output import event_detail, table
+from espf.cli.common import with_service
+from espf.cli.output import event_detail, table
 from espf.clock import format_ms
 from espf.domain import DeliveryState, EventFilter, EventState, ReplayFilter
 from espf.errors import BadRequest
