@@ -6,23 +6,10 @@ import base64
 import dataclasses
 
 from espf.auth_header import authorization_header
-from espf.domain import AuthMethod, Handler
+from espf.domain import AuthMethod
+from tests.factories import a_handler
 
-A_HANDLER = Handler(
-    i_handler=1,
-    i_env=3,
-    name="EventSender",
-    kind="EventSender",
-    enabled=True,
-    url="https://app.example.com/espf",
-    auth_method=AuthMethod.BASIC,
-    login="espf",
-    password="s3cret",
-    auth_scheme=None,
-    auth_token=None,
-    auth_header="Authorization",
-    timeout_s=300.0,
-)
+A_HANDLER = a_handler(timeout_s=300.0)
 
 
 def test_basic_is_base64_of_login_colon_password() -> None:

@@ -6,36 +6,29 @@ import random
 
 from espf.dispatch.outcome import decide_outcome
 from espf.dispatch.sender import SendResult
-from espf.domain import AuthMethod, ClaimedDelivery, DeliveryState, Handler
+from espf.domain import AuthMethod, ClaimedDelivery, DeliveryState
 from espf.retry import RetryPolicy
+from tests.factories import a_claimed_delivery, a_handler
 
 NOW = 1_700_000_000_000
 
 
 def claimed(attempts: int = 0, budget_from_attempt: int = 0, budget_from_at: int = NOW):
-    handler = Handler(
+    handler = a_handler(
         i_handler=7,
         i_env=1,
-        name="EventSender",
-        kind="EventSender",
-        enabled=True,
         url="http://127.0.0.1:1/",
         auth_method=AuthMethod.NONE,
         login=None,
         password=None,
-        auth_scheme=None,
-        auth_token=None,
-        auth_header="Authorization",
-        timeout_s=5,
     )
-    return ClaimedDelivery(
+    return a_claimed_delivery(
+        handler,
         i_delivery=3,
         i_event=42,
-        i_env=1,
         event_type="Account/New",
         variables_json="{}",
         attempts=attempts,
-        handler=handler,
         budget_from_attempt=budget_from_attempt,
         budget_from_at=budget_from_at,
     )

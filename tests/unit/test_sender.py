@@ -17,32 +17,10 @@ from aiohttp import web
 
 from espf.dispatch.sender import EventSender, request_body, request_headers
 from espf.domain import AuthMethod, ClaimedDelivery, Handler
+from tests.factories import a_claimed_delivery, a_handler
 
-HANDLER = Handler(
-    i_handler=7,
-    i_env=3,
-    name="EventSender",
-    kind="EventSender",
-    enabled=True,
-    url="http://127.0.0.1:9/espf",
-    auth_method=AuthMethod.BASIC,
-    login="espf",
-    password="s3cret",
-    auth_scheme=None,
-    auth_token=None,
-    auth_header="Authorization",
-    timeout_s=5.0,
-)
-
-DELIVERY = ClaimedDelivery(
-    i_delivery=11,
-    i_event=623623,
-    i_env=3,
-    event_type="Custom/NextMonth",
-    variables_json='{"i_account":541}',
-    attempts=0,
-    handler=HANDLER,
-)
+HANDLER = a_handler(i_handler=7, url="http://127.0.0.1:9/espf")
+DELIVERY = a_claimed_delivery(HANDLER)
 
 
 # -- the request -----------------------------------------------------------------------

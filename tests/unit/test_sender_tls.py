@@ -17,7 +17,8 @@ import pytest
 from aiohttp import web
 
 from espf.dispatch.sender import EventSender
-from espf.domain import AuthMethod, ClaimedDelivery, Handler, TlsSettings
+from espf.domain import AuthMethod, ClaimedDelivery, TlsSettings
+from tests.factories import a_claimed_delivery, a_handler
 
 
 def _openssl(*args: str) -> None:
@@ -127,30 +128,18 @@ async def mtls_url(pki: Pki) -> AsyncIterator[str]:
 
 
 def _delivery(url: str, tls: TlsSettings, i_handler: int = 1) -> ClaimedDelivery:
-    handler = Handler(
+    handler = a_handler(
         i_handler=i_handler,
         i_env=1,
         name="App",
-        kind="EventSender",
-        enabled=True,
         url=url,
         auth_method=AuthMethod.NONE,
         login=None,
         password=None,
-        auth_scheme=None,
-        auth_token=None,
-        auth_header="Authorization",
-        timeout_s=5,
         tls=tls,
     )
-    return ClaimedDelivery(
-        i_delivery=1,
-        i_event=1,
-        i_env=1,
-        event_type="Account/New",
-        variables_json="{}",
-        attempts=0,
-        handler=handler,
+    return a_claimed_delivery(
+        handler, i_delivery=1, i_event=1, event_type="Account/New", variables_json="{}"
     )
 
 

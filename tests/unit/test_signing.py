@@ -9,37 +9,21 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from espf.dispatch.sender import request_body, request_headers
-from espf.domain import AuthMethod, ClaimedDelivery, Handler
+from espf.domain import AuthMethod, ClaimedDelivery
 from espf.errors import BadRequest
 from espf.signing import generate_signing_secret, validate_signing_secret, webhook_id
+from tests.factories import a_claimed_delivery, a_handler
 
 
 def signed_delivery(*secrets: str) -> ClaimedDelivery:
-    handler = Handler(
-        i_handler=1,
-        i_env=3,
-        name="EventSender",
-        kind="EventSender",
-        enabled=True,
+    handler = a_handler(
         url="https://app.example/",
         auth_method=AuthMethod.SIGNATURE,
         login=None,
         password=None,
-        auth_scheme=None,
-        auth_token=None,
-        auth_header="Authorization",
-        timeout_s=5,
         signing_secrets=secrets,
     )
-    return ClaimedDelivery(
-        i_delivery=11,
-        i_event=623623,
-        i_env=3,
-        event_type="Custom/NextMonth",
-        variables_json='{"i_account": 541}',
-        attempts=0,
-        handler=handler,
-    )
+    return a_claimed_delivery(handler, variables_json='{"i_account": 541}')
 
 
 def test_receivers_verify_with_the_reference_library():
