@@ -22,13 +22,14 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = os.environ.get("ESPF_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-_postgres_problem: str | bool | None = False  # False: not checked yet
+_postgres_checked = False
+_postgres_problem: str | None = None
 
 
 def postgres_unavailable() -> str | None:
     """Why PostgreSQL cannot be used, or None if it can. Checked once."""
-    global _postgres_problem
-    if _postgres_problem is False:
+    global _postgres_checked, _postgres_problem
+    if not _postgres_checked:
         import asyncio
 
         import asyncpg
@@ -42,8 +43,8 @@ def postgres_unavailable() -> str | None:
             _postgres_problem = None
         except Exception as exc:
             _postgres_problem = f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc})"
-    assert _postgres_problem is not False
-    return _postgres_problem  # type: ignore[return-value]
+        _postgres_checked = True
+    return _postgres_problem
 
 
 def require_postgres() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
@@ -98,7 +98,7 @@ class Api:
 
     def call(
         self, method: str, body: Any = None, user: tuple[str, str] | None = ADMIN3
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """POST /espf/v1/<method> with a JSON body (none if ``body`` is None)."""
         kwargs: dict[str, Any] = {"auth": user} if user else {}
         if body is not None:
@@ -122,7 +122,7 @@ class Api:
         return expect_error(response, status, code)
 
 
-def expect_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, str]:
+def expect_error(response: httpx2.Response, status: int, code: str | None = None) -> dict[str, str]:
     assert response.status_code == status, response.text
     answer: dict[str, str] = response.json()
     assert set(answer) == {"error", "message"}, answer

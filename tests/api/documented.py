@@ -9,7 +9,7 @@ import re
 from functools import cache
 from typing import Any
 
-import httpx
+import httpx2
 import jsonschema_rs
 
 from espf.api.openapi import openapi_document
@@ -27,7 +27,7 @@ def _validator(path: str, method: str, status: str) -> Any:
     return jsonschema_rs.validator_for({**schema["schema"], "components": DOCUMENT["components"]})
 
 
-def check_documented(response: httpx.Response) -> None:
+def check_documented(response: httpx2.Response) -> None:
     url_path = response.request.url.path
     template = next((path for regex, path in _TEMPLATES if regex.match(url_path)), None)
     method = response.request.method.lower()

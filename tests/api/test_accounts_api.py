@@ -3,7 +3,7 @@ the current status per group with its history, per environment."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from tests.api.conftest import ADMIN3, ADMIN4, PRODUCER3, Api, expect_error
 
@@ -13,11 +13,11 @@ BY_ID = "/espf/v1/account/12025550123/status"
 
 def report_json(
     api: Api, path: str, body: object, user: tuple[str, str] = ADMIN3
-) -> httpx.Response:
+) -> httpx2.Response:
     return api.client.post(path, json=body, auth=user)
 
 
-def report_form(api: Api, path: str, form: dict[str, str]) -> httpx.Response:
+def report_form(api: Api, path: str, form: dict[str, str]) -> httpx2.Response:
     return api.client.post(path, data=form, auth=ADMIN3)
 
 

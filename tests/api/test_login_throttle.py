@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -106,8 +106,9 @@ def client_from(harness: ApiHarness, address: str) -> TestClient:
     return TestClient(harness.app, client=(address, 40000), raise_server_exceptions=False)
 
 
-def create(client: TestClient, auth: tuple[str, str] | None) -> httpx.Response:
-    return client.post(URL, json={"event_type": CUSTOM_TYPE}, auth=auth)
+def create(client: TestClient, auth: tuple[str, str] | None) -> httpx2.Response:
+    body = {"event_type": CUSTOM_TYPE}
+    return client.post(URL, json=body) if auth is None else client.post(URL, json=body, auth=auth)
 
 
 def test_repeated_failures_get_429_with_retry_after(harness: ApiHarness) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 import orjson
 import pytest
 from aiohttp import web
@@ -75,7 +75,7 @@ class Installation:
 
     def create(
         self, body: Any, auth: tuple[str, str] = ADMIN, raw: bytes | None = None
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         content = raw if raw is not None else orjson.dumps(body)
         return self.client.post(
             "/espf/v1/event/create",

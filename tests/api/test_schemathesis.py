@@ -20,6 +20,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
@@ -127,7 +128,7 @@ schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
     suppress_health_check=list(hypothesis.HealthCheck),
     derandomize=True,
 )
-def test_api_answers_as_documented(case: schemathesis.Case, server_url: str) -> None:
+def test_api_answers_as_documented(case: schemathesis.Case[Any], server_url: str) -> None:
     case.call_and_validate(
         base_url=server_url, headers={"Authorization": AUTHORIZATION}, checks=CHECKS
     )

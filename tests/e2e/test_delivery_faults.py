@@ -8,6 +8,7 @@ import itertools
 import signal
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -41,7 +42,7 @@ def _delivered(espf: EspfProcess, ids: list[int]) -> bool:
     return True
 
 
-def test_receiver_down_for_a_minute_then_up(espf: EspfProcess):
+def test_receiver_down_for_a_minute_then_up(espf: EspfProcess) -> None:
     """Every event arrives once the Application is back, and the attempts
     made meanwhile follow the handler's schedule (with its jitter)."""
     port = free_port()
@@ -74,7 +75,7 @@ def test_receiver_down_for_a_minute_then_up(espf: EspfProcess):
         assert planned * 0.75 - 0.1 <= gap <= planned + 1.0, (gaps, schedule)
 
 
-def test_429_with_retry_after_is_honoured(espf: EspfProcess, receiver: Receiver):
+def test_429_with_retry_after_is_honoured(espf: EspfProcess, receiver: Receiver) -> None:
     # Planned: 0.5 s; the policy's longest delay (10 s) caps what Retry-After may ask.
     espf.add_handler(1, "App", receiver.url, "--auth", "none", "--retry-schedule", "0.5,10")
     espf.cli("handler", "sub", "1", "App")
@@ -86,7 +87,7 @@ def test_429_with_retry_after_is_honoured(espf: EspfProcess, receiver: Receiver)
     assert "Retry-After" in espf.event_show(i_event)
 
 
-def test_kill9_in_flight_resends_with_the_same_ids(tmp_path, receiver: Receiver):
+def test_kill9_in_flight_resends_with_the_same_ids(tmp_path: Path, receiver: Receiver) -> None:
     secret = generate_signing_secret()
     espf = EspfProcess(tmp_path).start()
     try:
@@ -112,7 +113,9 @@ def test_kill9_in_flight_resends_with_the_same_ids(tmp_path, receiver: Receiver)
     assert len(receiver.received()) >= 2 * len(ids), "the in-flight ones were sent again"
 
 
-def test_signed_requests_verify_and_a_tampered_one_does_not(espf: EspfProcess, receiver: Receiver):
+def test_signed_requests_verify_and_a_tampered_one_does_not(
+    espf: EspfProcess, receiver: Receiver
+) -> None:
     old, new = generate_signing_secret(), generate_signing_secret()
     espf.add_handler(
         1,
@@ -137,7 +140,9 @@ def test_signed_requests_verify_and_a_tampered_one_does_not(espf: EspfProcess, r
             Webhook(new).verify(request.body.replace(b"i_account", b"i_acc0unt"), headers)
 
 
-def test_a_paused_handler_accumulates_and_resume_sends_all(espf: EspfProcess, receiver: Receiver):
+def test_a_paused_handler_accumulates_and_resume_sends_all(
+    espf: EspfProcess, receiver: Receiver
+) -> None:
     espf.add_handler(1, "App", receiver.url, "--auth", "none")
     espf.cli("handler", "sub", "1", "App")
     espf.cli("handler", "pause", "1", "App")
@@ -152,7 +157,7 @@ def test_a_paused_handler_accumulates_and_resume_sends_all(espf: EspfProcess, re
     assert sorted(r.i_event for r in receiver.received()) == ids
 
 
-def test_sigterm_finishes_in_flight_work_and_exits_0(espf: EspfProcess, receiver: Receiver):
+def test_sigterm_finishes_in_flight_work_and_exits_0(espf: EspfProcess, receiver: Receiver) -> None:
     espf.add_handler(1, "App", receiver.url, "--auth", "none")
     espf.cli("handler", "sub", "1", "App")
     receiver.hold_s = 1

@@ -45,7 +45,7 @@ json_values = st.recursive(
 
 # What an event may carry and get back unchanged: anything but a NUL character,
 # which is refused with 400 because PostgreSQL cannot store it.
-_no_nul = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=30)
+_no_nul = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30)
 storable_values = st.recursive(
     st.none()
     | st.booleans()
@@ -56,7 +56,7 @@ storable_values = st.recursive(
         st.lists(children, max_size=4)
         | st.dictionaries(
             st.text(
-                st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=10
+                st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=10
             ),
             children,
             max_size=4,

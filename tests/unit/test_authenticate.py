@@ -12,6 +12,7 @@ import pytest
 import espf.service.authorization
 from espf.config import load_settings
 from espf.errors import Unauthorized
+from espf.passwords import verify_password
 from espf.service import Service
 from espf.store import create_store
 
@@ -31,11 +32,10 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
 @pytest.fixture
 def hash_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     checked: list[str] = []
-    real = espf.service.authorization.verify_password
 
     def counting(password_hash: str | None, password: str) -> bool:
         checked.append(password)
-        return real(password_hash, password)
+        return verify_password(password_hash, password)
 
     monkeypatch.setattr(espf.service.authorization, "verify_password", counting)
     return checked

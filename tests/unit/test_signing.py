@@ -26,7 +26,7 @@ def signed_delivery(*secrets: str) -> ClaimedDelivery:
     return a_claimed_delivery(handler, variables_json='{"i_account": 541}')
 
 
-def test_receivers_verify_with_the_reference_library():
+def test_receivers_verify_with_the_reference_library() -> None:
     secret = generate_signing_secret()
     delivery = signed_delivery(secret)
     body = request_body(delivery)
@@ -38,7 +38,7 @@ def test_receivers_verify_with_the_reference_library():
     assert payload["variables"]["i_event"] == 623623
 
 
-def test_a_tampered_body_is_rejected():
+def test_a_tampered_body_is_rejected() -> None:
     secret = generate_signing_secret()
     delivery = signed_delivery(secret)
     body = request_body(delivery)
@@ -49,7 +49,7 @@ def test_a_tampered_body_is_rejected():
         Webhook(generate_signing_secret()).verify(body, headers)
 
 
-def test_rotation_signs_with_every_secret():
+def test_rotation_signs_with_every_secret() -> None:
     old, new = generate_signing_secret(), generate_signing_secret()
     delivery = signed_delivery(new, old)
     body = request_body(delivery)
@@ -59,12 +59,12 @@ def test_rotation_signs_with_every_secret():
     Webhook(new).verify(body, headers)
 
 
-def test_the_webhook_id_is_stable_for_a_delivery():
+def test_the_webhook_id_is_stable_for_a_delivery() -> None:
     assert webhook_id(5, 9) == webhook_id(5, 9) != webhook_id(5, 10)
 
 
 @pytest.mark.parametrize("secret", ["", "whsec_", "whsec_c2hvcnQ=", "nope", "whsec_!!!"])
-def test_bad_secrets_are_refused(secret: str):
+def test_bad_secrets_are_refused(secret: str) -> None:
     with pytest.raises(BadRequest):
         validate_signing_secret(secret)
 
@@ -89,7 +89,7 @@ def _verify_by_hand(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     )
 
 
-def test_the_documented_hand_check_agrees():
+def test_the_documented_hand_check_agrees() -> None:
     secret = generate_signing_secret()
     delivery = signed_delivery(secret)
     body = request_body(delivery)
