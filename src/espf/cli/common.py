@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import click
@@ -32,22 +33,33 @@ def settings_of_context(ctx: click.Context) -> Settings:
     return settings
 
 
+@contextlib.asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[Service]:
+    """The service on an open database, closed again on the way out."""
+    store = create_store(settings.database_url, pool_size=settings.db_pool_size)
+    await store.open()
+    try:
+        yield Service(store, settings)
+    finally:
+        await store.close()
+
+
+def run_or_exit(coro: Awaitable[T]) -> T:
+    """Run ``coro``; an espf error becomes ``error: <message>`` and its exit code."""
+    try:
+        return run_async(coro)
+    except EspfError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(error.exit_code)
+
+
 def with_service(ctx: click.Context, action: Callable[[Service], Awaitable[T]]) -> T:
     """Open the database, bring its schema up to date, run ``action``."""
     settings = settings_of_context(ctx)
 
     async def run() -> T:
-        store = create_store(settings.database_url, pool_size=settings.db_pool_size)
-        await store.open()
-        try:
-            service = Service(store, settings)
+        async with open_service(settings) as service:
             await service.prepare_database()
             return await action(service)
-        finally:
-            await store.close()
 
-    try:
-        return run_async(run())
-    except EspfError as error:
-        click.echo(f"error: {error.message}", err=True)
-        sys.exit(error.exit_code)
+    return run_or_exit(run())

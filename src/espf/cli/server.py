@@ -9,9 +9,7 @@ from typing import Any
 
 import click
 
-from espf.cli.common import run_async, settings_of_context
-from espf.errors import EspfError
-from espf.service import Service
+from espf.cli.common import open_service, run_or_exit, settings_of_context
 from espf.store import create_store
 
 
@@ -24,11 +22,7 @@ def _serve(ctx: click.Context, api: bool, dispatch: bool, **options: Any) -> Non
         **{k: v for k, v in options.items() if v is not None}
     )
     configure_logging(settings.log_level, settings.log_format)
-    try:
-        run_async(run_service(settings, api=api, dispatch=dispatch))
-    except EspfError as error:
-        click.echo(f"error: {error.message}", err=True)
-        sys.exit(error.exit_code)
+    run_or_exit(run_service(settings, api=api, dispatch=dispatch))
 
 
 def _api_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -98,20 +92,11 @@ def migrate(ctx: click.Context) -> None:
     settings = settings_of_context(ctx)
 
     async def run() -> tuple[list[int], int]:
-        store = create_store(settings.database_url, pool_size=settings.db_pool_size)
-        await store.open()
-        try:
-            service = Service(store, settings)
+        async with open_service(settings) as service:
             applied = await service.prepare_database()
             return applied, await service.schema_version()
-        finally:
-            await store.close()
 
-    try:
-        applied, version = run_async(run())
-    except EspfError as error:
-        click.echo(f"error: {error.message}", err=True)
-        sys.exit(error.exit_code)
+    applied, version = run_or_exit(run())
     if applied:
         click.echo(
             f"Applied migrations {', '.join(map(str, applied))}; schema is at version {version}"
@@ -158,11 +143,7 @@ def copy_command(ctx: click.Context, source_url: str, target_url: str) -> None:
         finally:
             await source.close()
 
-    try:
-        report = run_async(run())
-    except EspfError as error:
-        click.echo(f"error: {error.message}", err=True)
-        sys.exit(error.exit_code)
+    report = run_or_exit(run())
     total = sum(report.rows_per_table.values())
     click.echo(f"Copied {total} rows from {source_url} to {target_url}")
     if report.live_source_nodes:
