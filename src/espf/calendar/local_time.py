@@ -6,9 +6,9 @@ The fixed rules, documented in docs/calendar.md:
   instant after the gap, i.e. the instant the clocks jumped;
 * a local time that occurs twice (fall-back) means its first occurrence.
 
-``datetime`` with ``zoneinfo`` does not do this by itself: for a time in the
-gap it returns an instant *before* the jump (fold=0 uses the old offset), so
-the gap is detected by a round trip and resolved here.
+``datetime`` with ``zoneinfo`` does not do this by itself: a time in the gap
+gets an instant computed with the offset before (fold=0) or after (fold=1)
+the jump, neither of which is the jump itself, so the gap is resolved here.
 """
 
 from __future__ import annotations
@@ -43,17 +43,18 @@ def instants_of(wall: datetime, zone: ZoneInfo) -> tuple[int, ...]:
     repeated hour, one otherwise.
     """
     wall = wall.replace(tzinfo=None, fold=0)
-    found: list[int] = []
-    for fold in (0, 1):
-        aware = wall.replace(tzinfo=zone, fold=fold)
-        # A real wall time survives the round trip through UTC; a time in the
-        # gap comes back shifted by the size of the gap.
-        back = aware.astimezone(UTC).astimezone(zone)
-        if back.replace(tzinfo=None, fold=0) == wall:
-            ms = to_ms(aware)
-            if ms not in found:
-                found.append(ms)
-    return tuple(sorted(found))
+    first = wall.replace(tzinfo=zone, fold=0)
+    second = wall.replace(tzinfo=zone, fold=1)
+    # PEP 495: ``fold`` changes the offset only for a time in a gap or in a
+    # repeated hour. The clocks went back (a repeated hour) when the offset
+    # before is the larger, forward (a gap) when it is the smaller.
+    before, after = first.utcoffset(), second.utcoffset()
+    if before == after:
+        return (to_ms(first),)
+    assert before is not None and after is not None
+    if before > after:
+        return (to_ms(first), to_ms(second))
+    return ()
 
 
 def resolve_local(wall: datetime, zone: ZoneInfo) -> int:

@@ -135,7 +135,8 @@ def _calendar(text: str, cron: str) -> CalendarRule:
     try:
         probe = CronSim(cron, _PROBE_START)
     except CronSimError as exc:
-        if _valid_in_some_month(cron):
+        # cronsim reports a day no month of the rule has as a bad day field.
+        if str(exc) == "Bad day-of-month" and _valid_in_some_month(cron):
             raise _never_fires(text) from None
         raise _bad(f"rule {text!r} is not a valid cron expression: {_cron_problem(exc)}") from None
     # cronsim refuses some impossible dates itself (day 30 in February) and
