@@ -13,8 +13,8 @@ The daylight-saving decisions (docs/calendar.md has a table of examples):
   ``*/10 * * * *``): they follow the clock, like Debian cron's wildcard jobs.
   A repeated hour is a real hour, so they fire in both of its passes; a
   skipped hour did not happen, so nothing in it fires and nothing is moved.
-  Either way they keep their spacing in elapsed time, and an hourly rule
-  fires once in every real hour.
+  So an hourly rule fires once in every real hour, an hour apart, across
+  both changes (where the clocks move by a whole hour).
 
 Bounds: an occurrence fires at or after ``start_ms`` and before ``end_ms``.
 """

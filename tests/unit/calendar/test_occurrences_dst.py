@@ -211,7 +211,7 @@ def all_zones() -> list[str]:
 
 
 def test_daily_0230_fires_exactly_once_on_every_day_of_the_year_in_every_zone() -> None:
-    problems = []
+    problems: list[tuple[str, object]] = []
     for zone_name in all_zones():
         recurrence = make_recurrence("daily at 02:30", zone_name)
         zone = recurrence.zone
