@@ -58,6 +58,10 @@ instants = st.integers(utc_ms(2020, 1, 1), utc_ms(2030, 1, 1))
 @settings(max_examples=300, deadline=None)
 @given(rule=rules, zone=st.sampled_from(ZONES), after=instants)
 def test_occurrences_follow_the_documented_rules(rule: str, zone: str, after: int) -> None:
+    check_occurrences(rule, zone, after)
+
+
+def check_occurrences(rule: str, zone: str, after: int) -> None:
     recurrence = make_recurrence(rule, zone)
     got = list(islice(occurrences_after(recurrence, after), 40))
     assert len(got) == 40
@@ -88,3 +92,31 @@ def check_wall_time(recurrence: Recurrence, instant: int, wall: datetime) -> Non
         # A gap: the instant the clocks jumped, later on the clock than asked.
         assert local_at(instant - 1, zone).utcoffset() != local_at(instant, zone).utcoffset()
         assert local_at(instant, zone).replace(tzinfo=None) > wall
+
+
+# Clock changes of 2026, as UTC instants, to start right next to them.
+TRANSITIONS = [
+    ("Europe/Prague", utc_ms(2026, 3, 29, 1)),
+    ("Europe/Prague", utc_ms(2026, 10, 25, 1)),
+    ("America/New_York", utc_ms(2026, 3, 8, 7)),
+    ("America/New_York", utc_ms(2026, 11, 1, 6)),
+    ("Australia/Sydney", utc_ms(2026, 4, 4, 16)),
+    ("Australia/Sydney", utc_ms(2026, 10, 3, 16)),
+    ("Australia/Adelaide", utc_ms(2026, 4, 4, 16, 30)),
+    ("Australia/Adelaide", utc_ms(2026, 10, 3, 16, 30)),
+    ("Australia/Lord_Howe", utc_ms(2026, 4, 4, 15)),
+    ("Australia/Lord_Howe", utc_ms(2026, 10, 3, 15, 30)),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rule=rules,
+    transition=st.sampled_from(TRANSITIONS),
+    offset=st.integers(-4 * 3_600_000, 4 * 3_600_000),
+)
+def test_the_rules_hold_when_starting_next_to_a_clock_change(
+    rule: str, transition: tuple[str, int], offset: int
+) -> None:
+    zone, instant = transition
+    check_occurrences(rule, zone, instant + offset)
