@@ -103,3 +103,19 @@ def test_preview_stops_at_the_end() -> None:
 def test_latest_occurrence(rule: str, at: int, after: int, expected: int | None) -> None:
     found = latest_occurrence(make_recurrence(rule, "UTC"), at, after)
     assert (found.instant_ms if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("0 9 * * 1#2", [utc_ms(2026, 1, 12, 9), utc_ms(2026, 2, 9, 9)]),  # second Monday
+        ("0 9 * * 5L", [utc_ms(2026, 1, 30, 9), utc_ms(2026, 2, 27, 9)]),  # last Friday
+        ("0 9 LW * *", [utc_ms(2026, 1, 30, 9), utc_ms(2026, 2, 27, 9)]),  # last weekday
+        ("0 9 13 * 5", [utc_ms(2026, 1, 2, 9), utc_ms(2026, 1, 9, 9)]),  # 13th or a Friday
+        # "*/10" starts with a star, so both must match: a Friday the 1st, 11th, 21st or 31st.
+        ("0 9 */10 * 5", [utc_ms(2026, 5, 1, 9), utc_ms(2026, 7, 31, 9)]),
+    ],
+)
+def test_cron_extensions_and_day_field_semantics(rule: str, expected: list[int]) -> None:
+    got = preview(make_recurrence(rule, "UTC"), utc_ms(2026, 1, 1), len(expected))
+    assert [o.instant_ms for o in got] == expected
