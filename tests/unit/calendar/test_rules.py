@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from espf.calendar.rules import CalendarRule, IntervalRule, parse_rule
 from espf.errors import BadRequest
@@ -93,3 +95,27 @@ def test_every_refusal_lists_the_forms_or_names_the_problem() -> None:
 
 def test_a_rule_that_fires_only_in_leap_years_is_accepted() -> None:
     assert isinstance(parse_rule("0 0 29 2 *"), CalendarRule)
+
+
+cron_field = st.text(alphabet="0123456789*/,-#LWMONJAFRI", min_size=1, max_size=6)
+
+
+@settings(max_examples=500, deadline=None)
+@given(fields=st.lists(cron_field, min_size=5, max_size=5))
+def test_any_cron_text_is_a_rule_or_a_bad_request(fields: list[str]) -> None:
+    # Whatever a client sends is parsed or refused with a 400, never a crash.
+    try:
+        rule = parse_rule(" ".join(fields))
+    except BadRequest as error:
+        assert error.code == "invalid_rule"
+    else:
+        assert isinstance(rule, CalendarRule)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40))
+def test_any_text_is_a_rule_or_a_bad_request(text: str) -> None:
+    try:
+        parse_rule(text)
+    except BadRequest as error:
+        assert error.code == "invalid_rule"
