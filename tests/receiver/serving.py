@@ -1,36 +1,19 @@
 """Serving an ASGI or a WSGI application over real HTTP on a free port, in
-a background thread, for tests that espf's real EventSender talks to."""
+a background thread, for tests that espf's real EventSender talks to (the
+ASGI one is the example Application's)."""
 
 from __future__ import annotations
 
 import socketserver
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import uvicorn
+from examples.roaming_quota.serving import serve_asgi
 
-
-@contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
-    """Yield the base URL of ``app`` served by uvicorn."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+__all__ = ["serve_asgi", "serve_wsgi"]
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
