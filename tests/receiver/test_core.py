@@ -61,90 +61,99 @@ def test_a_good_request_reaches_the_handler_as_an_event() -> None:
 
 SIGNATURE = SignatureAuth([SECRET])
 BODY = body_of()
-NOW = time.time()
-BAD_REQUESTS: dict[str, tuple[Authenticator, IncomingRequest, int, str]] = {
-    "wrong password": (
-        BasicAuth("espf", "s3cret"),
-        request(BODY, basic(password="guess")),
-        401,
-        "wrong login or password",
-    ),
-    "no credentials": (BasicAuth("espf", "s3cret"), request(BODY, {}), 401, "header is missing"),
-    "missing Date": (
-        BasicAuth("espf", "s3cret"),
-        request(BODY, basic(), date=None),
-        400,
-        "Date header is missing",
-    ),
-    "Date not a date": (
-        BasicAuth("espf", "s3cret"),
-        request(BODY, basic(), date="yesterday"),
-        400,
-        "not an HTTP date",
-    ),
-    "Date an hour old": (
-        BasicAuth("espf", "s3cret"),
-        request(BODY, basic(), date=formatdate(NOW - 3600, usegmt=True)),
-        400,
-        "old",
-    ),
-    "tampered body": (
-        SIGNATURE,
-        request(body_of(i_account=999), signed(body_of(i_account=1))),
-        401,
-        "no webhook-signature matches",
-    ),
-    "timestamp too old": (
-        SIGNATURE,
-        request(BODY, signed(BODY, at=NOW - 600)),
-        401,
-        "old, more than",
-    ),
-    "timestamp in the future": (
-        SIGNATURE,
-        request(BODY, signed(BODY, at=NOW + 600)),
-        401,
-        "in the future",
-    ),
-    "unknown secret": (
-        SIGNATURE,
-        request(BODY, signed(BODY, secrets=(OLD_SECRET,))),
-        401,
-        "no webhook-signature",
-    ),
-    "no signature headers": (SIGNATURE, request(BODY, basic()), 401, "webhook-id"),
-    "wrong token": (
-        TokenAuth("Token", "t0k3n"),
-        request(BODY, {"Authorization": "Token nope"}),
-        401,
-        "wrong Token token",
-    ),
-    "malformed JSON": (
-        NoAuth(),
-        request(b'{"event_type": "Custom/NextMonth",', {}),
-        400,
-        "not JSON",
-    ),
-    "no event_type": (
-        NoAuth(),
-        request(b'{"variables": {"i_event": 1, "i_env": 1}}', {}),
-        400,
-        "no event_type",
-    ),
-    "no i_event": (
-        NoAuth(),
-        request(b'{"event_type": "Custom/NextMonth", "variables": {}}', {}),
-        400,
-        "i_event",
-    ),
-    "a JSON list": (NoAuth(), request(b"[1, 2]", {}), 400, "JSON object"),
-    "GET": (NoAuth(), request(BODY, {}, method="GET"), 405, "POST"),
-}
 
 
-@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
+def bad_requests() -> dict[str, tuple[Authenticator, IncomingRequest, int, str]]:
+    """Built when a test runs: the Date and timestamps are relative to now."""
+    now = time.time()
+    return {
+        "wrong password": (
+            BasicAuth("espf", "s3cret"),
+            request(BODY, basic(password="guess")),
+            401,
+            "wrong login or password",
+        ),
+        "no credentials": (
+            BasicAuth("espf", "s3cret"),
+            request(BODY, {}),
+            401,
+            "header is missing",
+        ),
+        "missing Date": (
+            BasicAuth("espf", "s3cret"),
+            request(BODY, basic(), date=None),
+            400,
+            "Date header is missing",
+        ),
+        "Date not a date": (
+            BasicAuth("espf", "s3cret"),
+            request(BODY, basic(), date="yesterday"),
+            400,
+            "not an HTTP date",
+        ),
+        "Date an hour old": (
+            BasicAuth("espf", "s3cret"),
+            request(BODY, basic(), date=formatdate(now - 3600, usegmt=True)),
+            400,
+            "old",
+        ),
+        "tampered body": (
+            SIGNATURE,
+            request(body_of(i_account=999), signed(body_of(i_account=1))),
+            401,
+            "no webhook-signature matches",
+        ),
+        "timestamp too old": (
+            SIGNATURE,
+            request(BODY, signed(BODY, at=now - 600)),
+            401,
+            "old, more than",
+        ),
+        "timestamp in the future": (
+            SIGNATURE,
+            request(BODY, signed(BODY, at=now + 600)),
+            401,
+            "in the future",
+        ),
+        "unknown secret": (
+            SIGNATURE,
+            request(BODY, signed(BODY, secrets=(OLD_SECRET,))),
+            401,
+            "no webhook-signature",
+        ),
+        "no signature headers": (SIGNATURE, request(BODY, basic()), 401, "webhook-id"),
+        "wrong token": (
+            TokenAuth("Token", "t0k3n"),
+            request(BODY, {"Authorization": "Token nope"}),
+            401,
+            "wrong Token token",
+        ),
+        "malformed JSON": (
+            NoAuth(),
+            request(b'{"event_type": "Custom/NextMonth",', {}),
+            400,
+            "not JSON",
+        ),
+        "no event_type": (
+            NoAuth(),
+            request(b'{"variables": {"i_event": 1, "i_env": 1}}', {}),
+            400,
+            "no event_type",
+        ),
+        "no i_event": (
+            NoAuth(),
+            request(b'{"event_type": "Custom/NextMonth", "variables": {}}', {}),
+            400,
+            "i_event",
+        ),
+        "a JSON list": (NoAuth(), request(b"[1, 2]", {}), 400, "JSON object"),
+        "GET": (NoAuth(), request(BODY, {}, method="GET"), 405, "POST"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(bad_requests()))
 def test_bad_input_is_a_4xx_with_a_clear_message_and_no_handler_call(case: str) -> None:
-    auth, bad, status, clue = BAD_REQUESTS[case]
+    auth, bad, status, clue = bad_requests()[case]
     receiver = Receiver(auth)
     recorder = Recorder()
     receiver.route("*", recorder)
@@ -173,7 +182,7 @@ def test_the_timestamp_tolerance_is_configurable_on_each_side() -> None:
         require_date=False,
     )
     receiver.route("*", Recorder())
-    ok = receiver.handle(request(BODY, signed(BODY, at=NOW - 1800), date=None))
+    ok = receiver.handle(request(BODY, signed(BODY, at=time.time() - 1800), date=None))
     ahead = receiver.handle(request(BODY, signed(BODY, at=time.time() + 30), date=None))
     assert (ok.status, ahead.status) == (200, 401)
 
