@@ -16,6 +16,8 @@ import pytest
 from espf.receiver import (
     Authenticator,
     BasicAuth,
+    Claim,
+    DedupStore,
     Event,
     IncomingRequest,
     MemoryDedup,
@@ -390,10 +392,10 @@ def test_memory_dedup_forgets_after_its_ttl() -> None:
 def test_a_lease_of_a_handler_that_never_finished_runs_out() -> None:
     store = MemoryDedup(lease=30)
     keys = ("i_event:1:1",)
-    assert store.claim(keys, 100).claim.value == "new"
+    assert store.claim(keys, 100).claim is Claim.NEW
     busy = store.claim(keys, 110)
-    assert busy.claim.value == "busy" and busy.busy_for == 20
-    assert store.claim(keys, 131).claim.value == "new"  # the first owner died
+    assert busy.claim is Claim.BUSY and busy.busy_for == 20
+    assert store.claim(keys, 131).claim is Claim.NEW  # the first owner died
 
 
 def test_sqlite_dedup_survives_a_restart(tmp_path: Path) -> None:
@@ -410,17 +412,63 @@ def test_sqlite_dedup_survives_a_restart(tmp_path: Path) -> None:
     assert len(recorder.events) == 2
 
 
-def test_sqlite_dedup_states_and_expiry(tmp_path: Path) -> None:
-    store = SqliteDedup(tmp_path / "received.db", ttl=60, lease=30)
+def dedup_stores(tmp_path: Path) -> list[DedupStore]:
+    return [
+        MemoryDedup(ttl=60, lease=30),
+        SqliteDedup(tmp_path / "received.db", ttl=60, lease=30),
+    ]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_dedup_states_and_expiry(tmp_path: Path, kind: str) -> None:
+    store = dedup_stores(tmp_path)[kind == "sqlite"]
     keys = ("i_event:1:7", "webhook-id:espf_7_1")
-    assert store.claim(keys, 100).claim.value == "new"
-    assert store.claim(keys[1:], 101).claim.value == "busy"  # either key counts
-    store.release(keys)
-    assert store.claim(keys, 102).claim.value == "new"
+    first = store.claim(keys, 100)
+    assert first.claim is Claim.NEW and first.owner
+    assert store.claim(keys[1:], 101).claim is Claim.BUSY  # either key counts
+    store.release(keys, first.owner)
+    second = store.claim(keys, 102)
+    assert second.claim is Claim.NEW
     store.complete(keys, 103)
-    assert store.claim(keys[:1], 104).claim.value == "done"
-    assert store.claim(keys, 164).claim.value == "new"  # done expired after ttl
-    store.close()
+    assert store.claim(keys[:1], 104).claim is Claim.DONE
+    assert store.claim(keys, 164).claim is Claim.NEW  # done expired after ttl
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_handler_that_outlived_its_lease_cannot_free_the_next_claim(
+    tmp_path: Path, kind: str
+) -> None:
+    store = dedup_stores(tmp_path)[kind == "sqlite"]
+    keys = ("i_event:1:8",)
+    stale = store.claim(keys, 100)
+    newer = store.claim(keys, 131)  # the first lease ran out; a resend took over
+    assert newer.claim is Claim.NEW and newer.owner != stale.owner
+    store.release(keys, stale.owner)  # the old handler fails at last
+    assert store.claim(keys, 132).claim is Claim.BUSY  # the newer claim stands
+
+
+def test_two_stores_on_one_sqlite_file_share_their_claims(tmp_path: Path) -> None:
+    """As two processes of one host would: one claim wins, the other waits."""
+    path = tmp_path / "received.db"
+    first, second = SqliteDedup(path), SqliteDedup(path)
+    keys = ("i_event:1:9",)
+    results: list[Claim] = []
+    barrier = threading.Barrier(2)
+
+    def claim(store: SqliteDedup) -> None:
+        barrier.wait()
+        results.append(store.claim(keys, time.time()).claim)
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(r.value for r in results) == ["busy", "new"]
+    first.complete(keys, time.time())
+    assert second.claim(keys, time.time()).claim is Claim.DONE
+    first.close()
+    second.close()
 
 
 def test_the_handler_failure_log_names_the_event(caplog: pytest.LogCaptureFixture) -> None:

@@ -36,6 +36,7 @@ class _Work:
     event: Event
     handler: EventHandler
     keys: tuple[str, ...]
+    owner: str = ""  # of the dedup claim
 
 
 class Receiver:
@@ -201,7 +202,7 @@ class Receiver:
                 f"i_event {event.i_event} is being processed by another delivery",
                 **{"Retry-After": str(wait)},
             )
-        return _Work(event, handler, keys)
+        return _Work(event, handler, keys, claimed.owner)
 
     def _date_problem(self, value: str | None, now: float) -> str | None:
         if value is None:
@@ -227,7 +228,7 @@ class Receiver:
     def _failed(self, work: _Work, exc: Exception) -> Answer:
         # Not remembered: the next delivery of the event runs the handler again.
         if self.dedup is not None:
-            self.dedup.release(work.keys)
+            self.dedup.release(work.keys, work.owner)
         event = work.event
         if isinstance(exc, Reject):
             log.info("i_event=%d %s: rejected: %s", event.i_event, event.event_type, exc.reason)

@@ -9,7 +9,10 @@ A key goes through two states:
 - ``done``: the handler returned; a delivery within ``ttl`` is a duplicate.
 
 A handler that raised, rejected or asked to retry *releases* its keys:
-nothing is remembered, and the next delivery runs the handler again.
+nothing is remembered, and the next delivery runs the handler again. A
+release only undoes its own claim (each claim has an owner token), so a
+handler that outlived its lease cannot free the keys of the delivery that
+took over.
 
 The guarantee: one handler run at a time per event among the receivers that
 share a store (one process for :class:`MemoryDedup`, every process on the
@@ -23,6 +26,7 @@ than espf's retry horizon (``retry_max_age_s``, 3 days by default).
 from __future__ import annotations
 
 import enum
+import secrets
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -44,6 +48,7 @@ class Claim(enum.Enum):
 class ClaimResult:
     claim: Claim
     busy_for: float = 0.0  # BUSY: seconds left of the other delivery's lease
+    owner: str = ""  # NEW: the token that releases this claim
 
 
 class DedupStore(Protocol):
@@ -51,7 +56,7 @@ class DedupStore(Protocol):
 
     def complete(self, keys: Sequence[str], now: float) -> None: ...
 
-    def release(self, keys: Sequence[str]) -> None: ...
+    def release(self, keys: Sequence[str], owner: str) -> None: ...
 
 
 def _verdict(states: Sequence[tuple[str, float]], now: float) -> ClaimResult | None:
@@ -71,7 +76,7 @@ class MemoryDedup:
     def __init__(self, *, ttl: float = DEFAULT_TTL_S, lease: float = DEFAULT_LEASE_S) -> None:
         self.ttl = ttl
         self.lease = lease
-        self._records: dict[str, tuple[str, float]] = {}
+        self._records: dict[str, tuple[str, float, str]] = {}  # key: state, expires, owner
         self._lock = threading.Lock()
         self._claims = 0
 
@@ -80,23 +85,26 @@ class MemoryDedup:
             self._claims += 1
             if self._claims % self.SWEEP_EVERY == 0:
                 self._records = {k: r for k, r in self._records.items() if r[1] > now}
-            found = [self._records[k] for k in keys if k in self._records]
+            found = [self._records[k][:2] for k in keys if k in self._records]
             verdict = _verdict(found, now)
             if verdict is not None:
                 return verdict
+            owner = secrets.token_hex(8)
             for key in keys:
-                self._records[key] = ("busy", now + self.lease)
-            return ClaimResult(Claim.NEW)
+                self._records[key] = ("busy", now + self.lease, owner)
+            return ClaimResult(Claim.NEW, owner=owner)
 
     def complete(self, keys: Sequence[str], now: float) -> None:
         with self._lock:
             for key in keys:
-                self._records[key] = ("done", now + self.ttl)
+                self._records[key] = ("done", now + self.ttl, "")
 
-    def release(self, keys: Sequence[str]) -> None:
+    def release(self, keys: Sequence[str], owner: str) -> None:
         with self._lock:
             for key in keys:
-                self._records.pop(key, None)
+                record = self._records.get(key)
+                if record is not None and record[0] == "busy" and record[2] == owner:
+                    del self._records[key]
 
 
 class SqliteDedup:
@@ -123,7 +131,8 @@ class SqliteDedup:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS espf_received ("
-            " key TEXT PRIMARY KEY, state TEXT NOT NULL, expires REAL NOT NULL)"
+            " key TEXT PRIMARY KEY, state TEXT NOT NULL, expires REAL NOT NULL,"
+            " owner TEXT NOT NULL DEFAULT '')"
         )
 
     def close(self) -> None:
@@ -142,24 +151,28 @@ class SqliteDedup:
                     f"SELECT state, expires FROM espf_received WHERE key IN ({marks})", tuple(keys)
                 ).fetchall()
                 verdict = _verdict(found, now)
+                owner = secrets.token_hex(8)
                 if verdict is None:
                     self._db.executemany(
-                        "INSERT OR REPLACE INTO espf_received VALUES (?, 'busy', ?)",
-                        [(key, now + self.lease) for key in keys],
+                        "INSERT OR REPLACE INTO espf_received VALUES (?, 'busy', ?, ?)",
+                        [(key, now + self.lease, owner) for key in keys],
                     )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return verdict or ClaimResult(Claim.NEW)
+        return verdict or ClaimResult(Claim.NEW, owner=owner)
 
     def complete(self, keys: Sequence[str], now: float) -> None:
         with self._lock:
             self._db.executemany(
-                "INSERT OR REPLACE INTO espf_received VALUES (?, 'done', ?)",
+                "INSERT OR REPLACE INTO espf_received VALUES (?, 'done', ?, '')",
                 [(key, now + self.ttl) for key in keys],
             )
 
-    def release(self, keys: Sequence[str]) -> None:
+    def release(self, keys: Sequence[str], owner: str) -> None:
         with self._lock:
-            self._db.executemany("DELETE FROM espf_received WHERE key = ?", [(k,) for k in keys])
+            self._db.executemany(
+                "DELETE FROM espf_received WHERE key = ? AND state = 'busy' AND owner = ?",
+                [(key, owner) for key in keys],
+            )
