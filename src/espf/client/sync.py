@@ -139,6 +139,9 @@ class Client:
         limit: int | None = None,
         cursor: str | None = None,
     ) -> EventPage:
+        """Events, newest first; ``from_`` is the API's ``from`` (created at or
+        after), ``variable`` is ``"NAME=VALUE"``; pass the page's ``next_cursor``
+        back as ``cursor`` for the next page."""
         return self.send(
             calls.event_list(
                 event_type=event_type,
@@ -168,6 +171,8 @@ class Client:
         to: datetime | str | None = None,
         dry_run: bool = False,
     ) -> ReplayResult:
+        """Send finished deliveries again, chosen by these filters; with
+        ``dry_run`` only count them."""
         return self.send(
             calls.event_replay(
                 handler=handler,
@@ -204,6 +209,10 @@ class Client:
         tls: TlsSettings | None = None,
         enabled: bool | None = None,
     ) -> Handler:
+        """An EventSender handler, as ``espf handler create``: ``auth`` is
+        basic (default, ``login``/``password``), custom (``auth_scheme``,
+        ``auth_token``), signature (``signing_secrets``, newest first) or none;
+        absent settings take their defaults. Secrets come back masked."""
         settings = HandlerSettings(
             url, login, password, auth, auth_scheme, auth_token, auth_header, timeout,
             signing_secrets, retry, auto_pause_after, ordered, order_key, tls, enabled,
