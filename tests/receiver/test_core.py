@@ -481,3 +481,26 @@ def test_the_handler_failure_log_names_the_event(caplog: pytest.LogCaptureFixtur
     receiver.route("*", broken)
     receiver.handle(request(body_of(i_event=42), {}))
     assert "i_event=42 Custom/NextMonth: the handler failed" in caplog.text
+
+
+async def test_a_cancelled_handler_leaves_the_event_to_the_next_delivery() -> None:
+    """The sender hung up mid-handler: whether it finished is unknown, so the
+    resend runs the handler again instead of waiting out the lease."""
+    started = asyncio.Event()
+    calls: list[int] = []
+
+    async def handler(event: Event) -> None:
+        calls.append(event.i_event)
+        if len(calls) == 1:
+            started.set()
+            await asyncio.sleep(60)
+
+    receiver = Receiver(NoAuth())
+    receiver.route("*", handler)
+    first = asyncio.create_task(receiver.handle_async(request(BODY, {})))
+    await asyncio.wait_for(started.wait(), 10)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    again = await receiver.handle_async(request(BODY, {}))
+    assert again.body["status"] == "processed" and calls == [1, 1]

@@ -17,12 +17,14 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+from espf.receiver.asgi import AsgiReceiver
 from espf.receiver.auth import Authenticator, NotAuthenticated
 from espf.receiver.dedup import Claim, DedupStore, MemoryDedup
 from espf.receiver.event import BadEvent, Event, parse_event
 from espf.receiver.outcomes import Reject, RetryLater
 from espf.receiver.request import Answer, IncomingRequest, error_answer
 from espf.receiver.routing import EventHandler, Router
+from espf.receiver.wsgi import WsgiReceiver
 
 log = logging.getLogger("espf.receiver")
 H = TypeVar("H", bound=EventHandler)
@@ -103,6 +105,9 @@ class Receiver:
                 asyncio.run(_await(result))
         except Exception as exc:
             return self._failed(work, exc)
+        except BaseException:
+            self._abandoned(work)
+            raise
         return self._succeeded(work)
 
     async def handle_async(self, request: IncomingRequest) -> Answer:
@@ -120,20 +125,19 @@ class Receiver:
                     await result
         except Exception as exc:
             return await asyncio.to_thread(self._failed, work, exc)
+        except BaseException:
+            self._abandoned(work)  # cancelled (the sender hung up) or shutting down
+            raise
         return await asyncio.to_thread(self._succeeded, work)
 
-    def asgi(self, *, max_body_bytes: int = 1 << 20) -> Any:
+    def asgi(self, *, max_body_bytes: int = 1 << 20) -> AsgiReceiver:
         """An ASGI application: ``app.mount("/espf", receiver.asgi())`` in
         Starlette or FastAPI, or served on its own by any ASGI server."""
-        from espf.receiver.asgi import AsgiReceiver
-
         return AsgiReceiver(self, max_body_bytes=max_body_bytes)
 
-    def wsgi(self, *, max_body_bytes: int = 1 << 20) -> Any:
+    def wsgi(self, *, max_body_bytes: int = 1 << 20) -> WsgiReceiver:
         """A WSGI application, to mount in Flask (werkzeug's
         DispatcherMiddleware), Django or any WSGI server."""
-        from espf.receiver.wsgi import WsgiReceiver
-
         return WsgiReceiver(self, max_body_bytes=max_body_bytes)
 
     # -- the steps ----------------------------------------------------------------------
@@ -224,6 +228,12 @@ class Receiver:
             self.dedup.complete(work.keys, self.clock())
         log.info("i_event=%d %s: processed", work.event.i_event, work.event.event_type)
         return Answer(200, {"status": "processed", "i_event": work.event.i_event})
+
+    def _abandoned(self, work: _Work) -> None:
+        """The handler was interrupted: whether it finished is unknown, so the
+        next delivery must run it."""
+        if self.dedup is not None:
+            self.dedup.release(work.keys, work.owner)
 
     def _failed(self, work: _Work, exc: Exception) -> Answer:
         # Not remembered: the next delivery of the event runs the handler again.
