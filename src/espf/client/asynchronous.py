@@ -1,0 +1,368 @@
+"""The asynchronous client: the same methods as :class:`espf.client.Client`, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from espf.client import calls
+from espf.client.answers import RetryClock, no_answer, read_answer
+from espf.client.calls import Call, HandlerSettings
+from espf.client.errors import EspfError
+from espf.client.models import (
+    AccountStatus,
+    AccountStatusReported,
+    BlockedKey,
+    Delivery,
+    EventDetail,
+    EventPage,
+    EventType,
+    EventTypeDeleted,
+    Handler,
+    HandlerDeleted,
+    ReplayResult,
+    RetrySettings,
+    SubscribedAll,
+    SubscriptionChange,
+    Subscriptions,
+    TlsSettings,
+    User,
+    UserDeleted,
+)
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """espf's API over HTTP, one method per operation, named after its
+    operationId in the OpenAPI document (``event/create`` is
+    :meth:`event_create`). Results are the dataclasses of
+    :mod:`espf.client.models`; failures raise :class:`espf.client.EspfError`
+    subclasses.
+
+    ``timeout``: seconds for each request. ``create_deadline``: how long
+    :meth:`event_create` keeps trying through refused connections, 503 and
+    429. The password is kept out of ``repr`` and logs.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        login: str,
+        password: str,
+        *,
+        timeout: float = 10.0,
+        create_deadline: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.login = login
+        self.create_deadline = create_deadline
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            auth=httpx.BasicAuth(login, password),
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": "espf-client"},
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self.base_url!r}, login={self.login!r})"
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, call: Call[T]) -> T:
+        """Send one prepared call (see :mod:`espf.client.calls`)."""
+        clock = RetryClock(self.create_deadline)
+        while True:
+            try:
+                response = await self._http.request(
+                    call.method,
+                    call.path,
+                    json=call.body if call.method == "POST" else None,
+                    params=call.params,
+                    headers=call.headers,
+                )
+                return read_answer(call, response)
+            except httpx.TransportError as exc:
+                error: EspfError = no_answer(call, exc)
+            except EspfError as exc:
+                error = exc
+            delay = clock.delay_after(call, error)
+            if delay is None:
+                raise error
+            await asyncio.sleep(delay)
+
+    # -- events ---------------------------------------------------------------------------
+    async def event_create(
+        self,
+        event_type: str,
+        variables: Mapping[str, Any] | None = None,
+        start_time: datetime | str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> int:
+        """Put an event into the queue; return its i_event. A fresh
+        Idempotency-Key is made unless one is given, and the request is sent
+        again through refused connections, 503 and 429 until
+        ``create_deadline``: a repeat returns the first answer."""
+        return await self.send(
+            calls.event_create(event_type, variables, start_time, idempotency_key)
+        )
+
+    async def event_get(self, i_event: int) -> EventDetail:
+        return await self.send(calls.event_get(i_event))
+
+    async def event_list(
+        self,
+        *,
+        event_type: str | None = None,
+        state: str | None = None,
+        variable: str | None = None,
+        from_: datetime | str | None = None,
+        to: datetime | str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EventPage:
+        """Events, newest first; ``from_`` is the API's ``from`` (created at or
+        after), ``variable`` is ``"NAME=VALUE"``; pass the page's ``next_cursor``
+        back as ``cursor`` for the next page."""
+        return await self.send(
+            calls.event_list(
+                event_type=event_type,
+                state=state,
+                variable=variable,
+                from_=from_,
+                to=to,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
+
+    async def event_cancel(self, i_event: int, reason: str | None = None) -> EventDetail:
+        return await self.send(calls.event_cancel(i_event, reason))
+
+    async def event_reschedule(self, i_event: int, start_time: datetime | str) -> EventDetail:
+        return await self.send(calls.event_reschedule(i_event, start_time))
+
+    async def event_replay(
+        self,
+        *,
+        handler: str | None = None,
+        event_type: str | None = None,
+        variable: str | None = None,
+        states: Sequence[str] | None = None,
+        from_: datetime | str | None = None,
+        to: datetime | str | None = None,
+        dry_run: bool = False,
+    ) -> ReplayResult:
+        """Send finished deliveries again, chosen by these filters; with
+        ``dry_run`` only count them."""
+        return await self.send(
+            calls.event_replay(
+                handler=handler,
+                event_type=event_type,
+                variable=variable,
+                states=states,
+                from_=from_,
+                to=to,
+                dry_run=dry_run,
+            )
+        )
+
+    async def delivery_retry(self, i_delivery: int) -> Delivery:
+        return await self.send(calls.delivery_retry(i_delivery))
+
+    # -- handlers -------------------------------------------------------------------------
+    async def handler_create(
+        self,
+        name: str,
+        url: str,
+        *,
+        login: str | None = None,
+        password: str | None = None,
+        auth: str | None = None,
+        auth_scheme: str | None = None,
+        auth_token: str | None = None,
+        auth_header: str | None = None,
+        timeout: float | None = None,
+        signing_secrets: Sequence[str] | None = None,
+        retry: RetrySettings | None = None,
+        auto_pause_after: float | None = None,
+        ordered: bool | None = None,
+        order_key: str | None = None,
+        tls: TlsSettings | None = None,
+        enabled: bool | None = None,
+    ) -> Handler:
+        """An EventSender handler, as ``espf handler create``: ``auth`` is
+        basic (default, ``login``/``password``), custom (``auth_scheme``,
+        ``auth_token``), signature (``signing_secrets``, newest first) or none;
+        absent settings take their defaults. Secrets come back masked."""
+        settings = HandlerSettings(
+            url, login, password, auth, auth_scheme, auth_token, auth_header, timeout,
+            signing_secrets, retry, auto_pause_after, ordered, order_key, tls, enabled,
+        )  # fmt: skip
+        return await self.send(calls.handler_create(name, settings))
+
+    async def handler_update(
+        self,
+        name: str,
+        *,
+        url: str | None = None,
+        login: str | None = None,
+        password: str | None = None,
+        auth: str | None = None,
+        auth_scheme: str | None = None,
+        auth_token: str | None = None,
+        auth_header: str | None = None,
+        timeout: float | None = None,
+        signing_secrets: Sequence[str] | None = None,
+        retry: RetrySettings | None = None,
+        auto_pause_after: float | None = None,
+        ordered: bool | None = None,
+        order_key: str | None = None,
+        tls: TlsSettings | None = None,
+        enabled: bool | None = None,
+    ) -> Handler:
+        """Absent (None) settings stay; ``retry=RetrySettings()`` is the default policy again."""
+        settings = HandlerSettings(
+            url, login, password, auth, auth_scheme, auth_token, auth_header, timeout,
+            signing_secrets, retry, auto_pause_after, ordered, order_key, tls, enabled,
+        )  # fmt: skip
+        return await self.send(calls.handler_update(name, settings))
+
+    async def handler_get(self, name: str) -> Handler:
+        return await self.send(calls.handler_by_name("get", name))
+
+    async def handler_delete(self, name: str) -> HandlerDeleted:
+        return await self.send(calls.handler_delete(name))
+
+    async def handler_enable(self, name: str) -> Handler:
+        return await self.send(calls.handler_by_name("enable", name))
+
+    async def handler_disable(self, name: str) -> Handler:
+        return await self.send(calls.handler_by_name("disable", name))
+
+    async def handler_list(self) -> tuple[Handler, ...]:
+        return await self.send(calls.handler_list())
+
+    async def handler_pause(self, name: str, reason: str | None = None) -> Handler:
+        return await self.send(calls.handler_pause(name, reason))
+
+    async def handler_resume(self, name: str) -> Handler:
+        return await self.send(calls.handler_by_name("resume", name))
+
+    async def handler_blocked_keys(self, name: str | None = None) -> tuple[BlockedKey, ...]:
+        return await self.send(calls.handler_blocked_keys(name))
+
+    async def handler_subscriptions(self, name: str) -> Subscriptions:
+        return await self.send(calls.handler_subscriptions(name))
+
+    async def handler_subscribe(self, name: str, event_type: str) -> SubscriptionChange:
+        return await self.send(calls.handler_subscription_change("subscribe", name, event_type))
+
+    async def handler_unsubscribe(self, name: str, event_type: str) -> SubscriptionChange:
+        return await self.send(calls.handler_subscription_change("unsubscribe", name, event_type))
+
+    async def handler_subscribe_all(self, name: str) -> SubscribedAll:
+        return await self.send(calls.handler_subscribe_all(name))
+
+    # -- event types and users ------------------------------------------------------------
+    async def event_type_list(self) -> tuple[EventType, ...]:
+        return await self.send(calls.event_type_list())
+
+    async def event_type_create(self, name: str) -> EventType:
+        return await self.send(calls.event_type_create(name))
+
+    async def event_type_delete(self, name: str) -> EventTypeDeleted:
+        return await self.send(calls.event_type_delete(name))
+
+    async def user_create(self, login: str, password: str, role: str | None = None) -> User:
+        return await self.send(calls.user_create(login, password, role))
+
+    async def user_list(self) -> tuple[User, ...]:
+        return await self.send(calls.user_list())
+
+    async def user_delete(self, login: str) -> UserDeleted:
+        return await self.send(calls.user_delete(login))
+
+    async def user_set_role(self, login: str, role: str) -> User:
+        return await self.send(calls.user_set_role(login, role))
+
+    # -- account status -------------------------------------------------------------------
+    async def account_status_report_by_i_account(
+        self, i_account: int, status: str, group: str, message: str | None = None
+    ) -> AccountStatusReported:
+        path = calls.account_path(i_account=i_account)
+        return await self.send(calls.account_status_report(path, status, group, message))
+
+    async def account_status_report_by_id(
+        self, account_id: str, status: str, group: str, message: str | None = None
+    ) -> AccountStatusReported:
+        path = calls.account_path(account_id=account_id)
+        return await self.send(calls.account_status_report(path, status, group, message))
+
+    async def account_status_read_by_i_account(
+        self,
+        i_account: int,
+        *,
+        group: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> AccountStatus:
+        path = calls.account_path(i_account=i_account)
+        return await self.send(calls.account_status_read(path, group, limit, cursor))
+
+    async def account_status_read_by_id(
+        self,
+        account_id: str,
+        *,
+        group: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> AccountStatus:
+        path = calls.account_path(account_id=account_id)
+        return await self.send(calls.account_status_read(path, group, limit, cursor))
+
+    # -- operations -----------------------------------------------------------------------
+    async def healthz(self) -> dict[str, Any]:
+        return await self.send(calls.get_json("/healthz"))
+
+    async def readyz(self) -> dict[str, Any]:
+        """``{"status": "ready", ...}``; :class:`Unavailable` when not ready."""
+        return await self.send(calls.get_json("/readyz"))
+
+    async def metrics(self) -> str:
+        """Prometheus metrics, as text."""
+        return await self.send(calls.get_text("/metrics"))
+
+    async def openapi(self) -> dict[str, Any]:
+        """The server's OpenAPI document."""
+        return await self.send(calls.get_json("/doc/api/openapi.json"))
+
+    async def docs(self) -> str:
+        """The API's documentation page (HTML)."""
+        return await self.send(calls.get_text("/doc/api"))
+
+    async def docs_script(self) -> str:
+        return await self.send(calls.get_text("/doc/api/docs.js"))
+
+    async def docs_style(self) -> str:
+        return await self.send(calls.get_text("/doc/api/docs.css"))
