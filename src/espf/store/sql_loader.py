@@ -1,4 +1,8 @@
-"""SQL kept in ``.sql`` files, one file of queries per backend, loaded by name.
+"""SQL kept in ``.sql`` files, loaded by name.
+
+``sql/common/queries.sql`` holds the queries that are word for word the same
+on every backend; ``sql/<backend>/queries.sql`` only those that differ. A name
+is defined in one of the two, never both, so a backend's set is their union.
 
 A query starts at a ``-- name: <query_name>`` line and runs to the next one.
 Comment lines before a name line document the query that follows.
@@ -30,12 +34,23 @@ def parse_queries(text: str) -> dict[str, str]:
     return queries
 
 
+def _read_sql(folder: str, filename: str) -> str:
+    return resources.files("espf.store").joinpath("sql", folder, filename).read_text()
+
+
 @cache
 def load_queries(backend: str, filename: str = "queries.sql") -> dict[str, str]:
     """``queries.sql``: the Store's operations, the same names on every
-    backend. Another file holds statements one backend alone needs."""
-    text = resources.files("espf.store").joinpath("sql", backend, filename).read_text()
-    return parse_queries(text)
+    backend (the common file and the backend's own). Another file holds
+    statements one backend alone needs."""
+    own = parse_queries(_read_sql(backend, filename))
+    if filename != "queries.sql":
+        return own
+    common = parse_queries(_read_sql("common", filename))
+    twice = sorted(common.keys() & own.keys())
+    if twice:
+        raise ValueError(f"{backend}/queries.sql repeats the common queries {twice}")
+    return common | own
 
 
 @cache
