@@ -45,12 +45,12 @@ from espf.handler_rules import (
     MAX_HANDLER_TIMEOUT_S,
     handler_name,
     merge_settings,
+    settings_of,
     validate_handler_settings,
 )
 from espf.names import VARIABLE_NAME, normalize_custom_type_name, normalize_event_type_name
 from espf.passwords import CredentialCache, generate_password, hash_password, verify_password
 from espf.store import Store
-from espf.store.params import settings_of
 from espf.timeparse import parse_start_time
 
 
