@@ -116,23 +116,8 @@ def validate_handler_settings(settings: HandlerSettings) -> None:
 
 
 def settings_of(handler: Handler) -> HandlerSettings:
-    return HandlerSettings(
-        url=handler.url,
-        auth_method=handler.auth_method,
-        login=handler.login,
-        password=handler.password,
-        auth_scheme=handler.auth_scheme,
-        auth_token=handler.auth_token,
-        auth_header=handler.auth_header,
-        timeout_s=handler.timeout_s,
-        enabled=handler.enabled,
-        auto_pause_after_s=handler.auto_pause_after_s,
-        retry=handler.retry,
-        ordered=handler.ordered,
-        order_key=handler.order_key,
-        signing_secrets=handler.signing_secrets,
-        tls=handler.tls,
-    )
+    """The settings a handler has now, every one set."""
+    return HandlerSettings(**{name: getattr(handler, name) for name in HANDLER_SETTING_FIELDS})
 
 
 def deleted_handler_name(handler: Handler) -> str:

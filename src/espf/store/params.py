@@ -13,49 +13,11 @@ from espf.domain import (
     AttemptOutcome,
     DeliveryState,
     EventFilter,
-    HandlerSettings,
     Idempotency,
     NewEvent,
     ReplayFilter,
-    RetryOverrides,
-    TlsSettings,
 )
 from espf.errors import Conflict
-
-
-def handler_params(settings: HandlerSettings) -> dict[str, Any]:
-    assert settings.auth_method is not None and settings.url is not None
-    retry = settings.retry or RetryOverrides()
-    tls = settings.tls or TlsSettings()
-    return {
-        "url": settings.url,
-        "auth_method": settings.auth_method.value,
-        "login": settings.login,
-        "password": settings.password,
-        "auth_scheme": settings.auth_scheme,
-        "auth_token": settings.auth_token,
-        "auth_header": settings.auth_header or "Authorization",
-        "timeout_s": settings.timeout_s,
-        "enabled": bool(settings.enabled),
-        "auto_pause_after_s": settings.auto_pause_after_s,
-        "retry_max_attempts": retry.max_attempts,
-        "retry_max_age_s": retry.max_age_s,
-        "retry_schedule": retry.schedule,
-        "retry_base_s": retry.base_s,
-        "retry_factor": retry.factor,
-        "retry_cap_s": retry.cap_s,
-        "ordered": bool(settings.ordered),
-        "order_key": settings.order_key,
-        "signing_secrets": (
-            orjson.dumps(list(settings.signing_secrets)).decode()
-            if settings.signing_secrets
-            else None
-        ),
-        "tls_verify": tls.verify is not False,
-        "tls_ca_file": tls.ca_file,
-        "tls_client_cert": tls.client_cert,
-        "tls_client_key": tls.client_key,
-    }
 
 
 def outcome_params(

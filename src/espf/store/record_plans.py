@@ -21,7 +21,8 @@ from espf.handler_rules import deleted_handler_name, settings_of
 from espf.standard_types import FIRST_CUSTOM_ID
 from espf.store import rows as to
 from espf.store.delivery_rules import hold_or_release
-from espf.store.params import handler_params, idempotency_key_params, idempotent_repeat
+from espf.store.handler_columns import handler_params
+from espf.store.params import idempotency_key_params, idempotent_repeat
 from espf.store.plan import Plan, lock, row, rows, run
 
 

@@ -3,6 +3,8 @@
 ``sql/common/queries.sql`` holds the queries that are word for word the same
 on every backend; ``sql/<backend>/queries.sql`` only those that differ. A name
 is defined in one of the two, never both, so a backend's set is their union.
+The lists of handler columns are macros (``{handler_columns}``...), expanded
+here from the domain's dataclasses (handler_columns.py).
 
 A query starts at a ``-- name: <query_name>`` line and runs to the next one.
 Comment lines before a name line document the query that follows.
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+
+from espf.store.handler_columns import sql_macros
 
 _NAME_LINE = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 
@@ -50,7 +54,19 @@ def load_queries(backend: str, filename: str = "queries.sql") -> dict[str, str]:
     twice = sorted(common.keys() & own.keys())
     if twice:
         raise ValueError(f"{backend}/queries.sql repeats the common queries {twice}")
-    return common | own
+    macros = sql_macros(backend)
+    return {name: expand(sql, macros) for name, sql in (common | own).items()}
+
+
+def expand(sql: str, macros: dict[str, str]) -> str:
+    """The handler column lists (handler_columns.py), written out once, at load."""
+    if "{" not in sql:
+        return sql
+    for macro, text in macros.items():
+        sql = sql.replace(macro, text)
+    if "{handler_" in sql:
+        raise ValueError(f"unknown macro in query: {sql[:200]!r}")
+    return sql
 
 
 @cache

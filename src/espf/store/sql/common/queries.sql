@@ -46,36 +46,16 @@ SELECT h.i_env, h.name FROM subscriptions s JOIN handlers h ON h.i_handler = s.i
 WHERE s.i_event_type = :i_event_type ORDER BY h.i_env, h.name;
 
 -- name: handler_insert
-INSERT INTO handlers (i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
-                      auth_token, auth_header, timeout_s, created_at, updated_at,
-                      auto_pause_after_s, retry_max_attempts, retry_max_age_s, retry_schedule,
-                      retry_base_s, retry_factor, retry_cap_s, ordered, order_key,
-                      signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key)
-VALUES (:i_env, :name, 'EventSender', :enabled, :url, :auth_method, :login, :password,
-        :auth_scheme, :auth_token, :auth_header, :timeout_s, :now, :now,
-        :auto_pause_after_s, :retry_max_attempts, :retry_max_age_s, :retry_schedule,
-        :retry_base_s, :retry_factor, :retry_cap_s, :ordered, :order_key,
-        :signing_secrets, :tls_verify, :tls_ca_file, :tls_client_cert, :tls_client_key)
+INSERT INTO handlers (i_env, name, kind, created_at, updated_at, {handler_setting_columns})
+VALUES (:i_env, :name, 'EventSender', :now, :now, {handler_setting_values})
 RETURNING i_handler;
 
 -- name: handler_update
-UPDATE handlers SET url = :url, auth_method = :auth_method, login = :login, password = :password,
-    auth_scheme = :auth_scheme, auth_token = :auth_token, auth_header = :auth_header,
-    timeout_s = :timeout_s, enabled = :enabled, updated_at = :now,
-    auto_pause_after_s = :auto_pause_after_s, retry_max_attempts = :retry_max_attempts,
-    retry_max_age_s = :retry_max_age_s, retry_schedule = :retry_schedule,
-    retry_base_s = :retry_base_s, retry_factor = :retry_factor, retry_cap_s = :retry_cap_s,
-    ordered = :ordered, order_key = :order_key, signing_secrets = :signing_secrets,
-    tls_verify = :tls_verify, tls_ca_file = :tls_ca_file, tls_client_cert = :tls_client_cert,
-    tls_client_key = :tls_client_key
+UPDATE handlers SET updated_at = :now, {handler_setting_assignments}
 WHERE i_handler = :i_handler;
 
 -- name: handler_get
-SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
-       auth_token, auth_header, timeout_s, paused, paused_at, paused_reason, failing_since,
-       auto_pause_after_s, retry_max_attempts, retry_max_age_s, retry_schedule, retry_base_s,
-       retry_factor, retry_cap_s, ordered, order_key, signing_secrets, tls_verify, tls_ca_file,
-       tls_client_cert, tls_client_key
+SELECT {handler_columns}
 FROM handlers WHERE i_env = :i_env AND name = :name AND deleted_at IS NULL;
 
 -- name: handler_count_unfinished
@@ -264,12 +244,13 @@ SELECT i_event_type, name, builtin, created_at
 FROM event_types WHERE i_event_type > :after ORDER BY i_event_type LIMIT :limit;
 
 -- name: copy_read_handlers
-SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
-       auth_token, auth_header, timeout_s, created_at, updated_at, paused, paused_at,
-       paused_reason, failing_since, auto_pause_after_s, retry_max_attempts, retry_max_age_s,
-       retry_schedule, retry_base_s, retry_factor, retry_cap_s, ordered, order_key,
-       signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key, deleted_at
+SELECT {handler_columns}, created_at, updated_at, deleted_at
 FROM handlers WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
+
+-- The booleans of SQLite (0/1) become booleans on PostgreSQL (handler_columns.py).
+-- name: copy_write_handlers
+INSERT INTO handlers ({handler_columns}, created_at, updated_at, deleted_at)
+VALUES ({handler_copy_values}, :created_at, :updated_at, :deleted_at);
 
 -- name: copy_read_subscriptions
 -- Paged by handler: a page holds every subscription of up to :limit handlers.

@@ -44,11 +44,7 @@ SELECT count(*) FILTER (WHERE i_env = :i_env), count(*) FILTER (WHERE i_env != :
 FROM events WHERE i_event_type = :i_event_type;
 
 -- name: handler_list
-SELECT i_handler, i_env, name, kind, enabled, url, auth_method, login, password, auth_scheme,
-       auth_token, auth_header, timeout_s, paused, paused_at, paused_reason, failing_since,
-       auto_pause_after_s, retry_max_attempts, retry_max_age_s, retry_schedule, retry_base_s,
-       retry_factor, retry_cap_s, ordered, order_key, signing_secrets, tls_verify, tls_ca_file,
-       tls_client_cert, tls_client_key
+SELECT {handler_columns}
 FROM handlers WHERE (:i_env IS NULL OR i_env = :i_env) AND deleted_at IS NULL
 ORDER BY i_env, name;
 
@@ -177,12 +173,7 @@ RETURNING i_delivery;
 -- name: delivery_claimed_detail
 SELECT d.i_delivery, d.i_event, e.i_env, t.name, e.variables, d.attempts,
        d.budget_from_attempt, coalesce(d.budget_from_at, d.created_at),
-       h.i_handler, h.i_env, h.name, h.kind, h.enabled, h.url, h.auth_method, h.login, h.password,
-       h.auth_scheme, h.auth_token, h.auth_header, h.timeout_s, h.paused, h.paused_at,
-       h.paused_reason, h.failing_since, h.auto_pause_after_s, h.retry_max_attempts,
-       h.retry_max_age_s, h.retry_schedule, h.retry_base_s, h.retry_factor, h.retry_cap_s,
-       h.ordered, h.order_key, h.signing_secrets, h.tls_verify, h.tls_ca_file, h.tls_client_cert,
-       h.tls_client_key
+       {handler_columns:h}
 FROM deliveries d
 JOIN events e ON e.i_event = d.i_event
 JOIN event_types t ON t.i_event_type = e.i_event_type
@@ -310,20 +301,6 @@ RETURNING i_delivery, attempts, claimed_at, i_event;
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
 VALUES (:i_event_type, :name, :builtin, :created_at)
 ON CONFLICT (i_event_type) DO NOTHING;
-
--- name: copy_write_handlers
-INSERT INTO handlers (i_handler, i_env, name, kind, enabled, url, auth_method, login, password,
-    auth_scheme, auth_token, auth_header, timeout_s, created_at, updated_at, paused, paused_at,
-    paused_reason, failing_since, auto_pause_after_s, retry_max_attempts, retry_max_age_s,
-    retry_schedule, retry_base_s, retry_factor, retry_cap_s, ordered, order_key,
-    signing_secrets, tls_verify, tls_ca_file, tls_client_cert, tls_client_key, deleted_at)
-VALUES (:i_handler, :i_env, :name, :kind, :enabled, :url, :auth_method,
-        :login, :password, :auth_scheme, :auth_token, :auth_header, :timeout_s, :created_at,
-        :updated_at, :paused, :paused_at, :paused_reason, :failing_since,
-        :auto_pause_after_s, :retry_max_attempts, :retry_max_age_s, :retry_schedule,
-        :retry_base_s, :retry_factor, :retry_cap_s, :ordered, :order_key,
-        :signing_secrets, :tls_verify, :tls_ca_file, :tls_client_cert,
-        :tls_client_key, :deleted_at);
 
 -- name: account_status_set_current
 INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
