@@ -3,8 +3,10 @@
 ``sql/common/queries.sql`` holds the queries that are word for word the same
 on every backend; ``sql/<backend>/queries.sql`` only those that differ. A name
 is defined in one of the two, never both, so a backend's set is their union.
-The lists of handler columns are macros (``{handler_columns}``...), expanded
-here from the domain's dataclasses (handler_columns.py).
+Where the dialects differ only in a spelling, a macro stands for it
+(``{in_ids}``, ``{greatest}``); the lists of handler columns are macros too
+(``{handler_columns}``...), derived from the domain's dataclasses
+(handler_columns.py). The loader expands them once, at load.
 
 A query starts at a ``-- name: <query_name>`` line and runs to the next one.
 Comment lines before a name line document the query that follows.
@@ -54,17 +56,26 @@ def load_queries(backend: str, filename: str = "queries.sql") -> dict[str, str]:
     twice = sorted(common.keys() & own.keys())
     if twice:
         raise ValueError(f"{backend}/queries.sql repeats the common queries {twice}")
-    macros = sql_macros(backend)
+    macros = sql_macros(backend) | _DIALECT[backend]
     return {name: expand(sql, macros) for name, sql in (common | own).items()}
 
 
+# What the two SQL dialects spell differently, inside queries otherwise the
+# same. {in_ids}: membership in the list parameter :ids (see plan.py).
+_DIALECT = {
+    "sqlite": {"{in_ids}": "IN (SELECT value FROM json_each(:ids))", "{greatest}": "max"},
+    "postgres": {"{in_ids}": "= ANY(:ids::bigint[])", "{greatest}": "greatest"},
+}
+
+
 def expand(sql: str, macros: dict[str, str]) -> str:
-    """The handler column lists (handler_columns.py), written out once, at load."""
+    """Macros written out once, at load: the handler column lists
+    (handler_columns.py) and the dialect's spellings above."""
     if "{" not in sql:
         return sql
     for macro, text in macros.items():
         sql = sql.replace(macro, text)
-    if "{handler_" in sql:
+    if re.search(r"\{\w+(:\w+)?\}", sql):
         raise ValueError(f"unknown macro in query: {sql[:200]!r}")
     return sql
 

@@ -363,3 +363,71 @@ ORDER BY account_kind, account, service_group;
 -- name: copy_write_account_statuses
 INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
 VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change);
+
+-- Fan-out, ordering, claiming and replay: {in_ids} and {greatest} are spelled
+-- per dialect by the loader (sql_loader.py).
+
+-- name: event_mark_unrouted
+UPDATE events SET state = 'unrouted'
+WHERE i_event {in_ids}
+  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.i_event = events.i_event)
+RETURNING i_event;
+
+-- Ordering: a new delivery queues behind any earlier one of its key that is
+-- not finished. On PostgreSQL callers hold the key's lock (ordering_key_lock in
+-- backend_only.sql) so that this and the promotion below never miss each
+-- other's uncommitted work.
+-- name: delivery_queue_behind_key
+UPDATE deliveries SET state = 'waiting'
+WHERE i_delivery {in_ids}
+  AND order_key IS NOT NULL AND state IN ('pending', 'held')
+  AND EXISTS (SELECT 1 FROM deliveries earlier
+              WHERE earlier.i_handler = deliveries.i_handler
+                AND earlier.order_key = deliveries.order_key
+                AND earlier.i_event < deliveries.i_event
+                AND earlier.state IN ('pending', 'in_flight', 'held', 'waiting'))
+RETURNING i_delivery, i_event;
+
+-- Once a key's head is finished, the earliest waiting delivery of the key goes.
+-- name: delivery_promote_next_of_key
+UPDATE deliveries SET state = CASE WHEN (SELECT paused FROM handlers h
+                                         WHERE h.i_handler = deliveries.i_handler)
+                                   THEN 'held' ELSE 'pending' END,
+    next_at = {greatest}(coalesce(next_at, :now), :now)
+WHERE i_delivery = (SELECT i_delivery FROM deliveries
+                    WHERE i_handler = :i_handler AND order_key = :order_key AND state = 'waiting'
+                    ORDER BY i_event LIMIT 1)
+  AND NOT EXISTS (SELECT 1 FROM deliveries active
+                  WHERE active.i_handler = :i_handler AND active.order_key = :order_key
+                    AND active.state IN ('pending', 'in_flight', 'held'))
+RETURNING i_delivery, i_event;
+
+-- name: delivery_claimed_detail
+SELECT d.i_delivery, d.i_event, e.i_env, t.name, e.variables, d.attempts,
+       d.budget_from_attempt, coalesce(d.budget_from_at, d.created_at),
+       {handler_columns:h}
+FROM deliveries d
+JOIN events e ON e.i_event = d.i_event
+JOIN event_types t ON t.i_event_type = e.i_event_type
+JOIN handlers h ON h.i_handler = d.i_handler
+WHERE d.i_delivery {in_ids}
+ORDER BY d.next_at;
+
+-- Claimed deliveries make their events in flight: the cheap form of
+-- event_refresh_state for the one change a claim makes.
+-- name: event_mark_in_flight
+UPDATE events SET state = 'in_flight'
+WHERE i_event {in_ids} AND state = 'pending';
+
+-- An operator's retry: due now, with a fresh retry budget. Never for a
+-- deleted handler: its secrets are gone and nobody expects its traffic.
+-- name: delivery_reopen
+UPDATE deliveries SET state = CASE WHEN (SELECT paused FROM handlers h
+                                         WHERE h.i_handler = deliveries.i_handler)
+                                   THEN 'held' ELSE 'pending' END,
+    next_at = :now, finished_at = NULL, budget_from_attempt = attempts, budget_from_at = :now
+WHERE i_delivery {in_ids}
+  AND state IN ('pending', 'delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+  AND NOT EXISTS (SELECT 1 FROM handlers h
+                  WHERE h.i_handler = deliveries.i_handler AND h.deleted_at IS NOT NULL)
+RETURNING i_delivery, i_event, i_handler, order_key;

@@ -112,42 +112,9 @@ SELECT e.i_event, h.i_handler, CASE WHEN h.paused THEN 'held' ELSE 'pending' END
 FROM events e
 JOIN subscriptions s ON s.i_event_type = e.i_event_type
 JOIN handlers h ON h.i_handler = s.i_handler AND h.i_env = e.i_env AND h.enabled = 1
-WHERE e.i_event IN (SELECT value FROM json_each(:ids))
+WHERE e.i_event {in_ids}
 ON CONFLICT DO NOTHING
 RETURNING i_delivery, i_event, i_handler, state, coalesce_key, order_key;
-
--- name: event_mark_unrouted
-UPDATE events SET state = 'unrouted'
-WHERE i_event IN (SELECT value FROM json_each(:ids))
-  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.i_event = events.i_event)
-RETURNING i_event;
-
--- Ordering: a new delivery queues behind any earlier one of its key that is
--- not finished.
--- name: delivery_queue_behind_key
-UPDATE deliveries SET state = 'waiting'
-WHERE i_delivery IN (SELECT value FROM json_each(:ids))
-  AND order_key IS NOT NULL AND state IN ('pending', 'held')
-  AND EXISTS (SELECT 1 FROM deliveries earlier
-              WHERE earlier.i_handler = deliveries.i_handler
-                AND earlier.order_key = deliveries.order_key
-                AND earlier.i_event < deliveries.i_event
-                AND earlier.state IN ('pending', 'in_flight', 'held', 'waiting'))
-RETURNING i_delivery, i_event;
-
--- Once a key's head is finished, the earliest waiting delivery of the key goes.
--- name: delivery_promote_next_of_key
-UPDATE deliveries SET state = CASE WHEN (SELECT paused FROM handlers h
-                                         WHERE h.i_handler = deliveries.i_handler)
-                                   THEN 'held' ELSE 'pending' END,
-    next_at = max(coalesce(next_at, :now), :now)
-WHERE i_delivery = (SELECT i_delivery FROM deliveries
-                    WHERE i_handler = :i_handler AND order_key = :order_key AND state = 'waiting'
-                    ORDER BY i_event LIMIT 1)
-  AND NOT EXISTS (SELECT 1 FROM deliveries active
-                  WHERE active.i_handler = :i_handler AND active.order_key = :order_key
-                    AND active.state IN ('pending', 'in_flight', 'held'))
-RETURNING i_delivery, i_event;
 
 -- "Only the latest event is processed": a delivery that has not gone out yet
 -- is superseded when the same handler has one for a newer event of the same
@@ -156,7 +123,7 @@ RETURNING i_delivery, i_event;
 UPDATE deliveries SET state = 'superseded', finished_at = :now, next_at = NULL
 WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'held', 'waiting')
   AND (i_handler, coalesce_key) IN (SELECT i_handler, coalesce_key FROM deliveries
-                                    WHERE i_delivery IN (SELECT value FROM json_each(:ids)))
+                                    WHERE i_delivery {in_ids})
   AND EXISTS (SELECT 1 FROM deliveries newer
               WHERE newer.i_handler = deliveries.i_handler
                 AND newer.coalesce_key = deliveries.coalesce_key
@@ -169,17 +136,6 @@ UPDATE deliveries SET state = 'in_flight', claimed_by = :node_id, claimed_at = :
 WHERE i_delivery IN (SELECT i_delivery FROM deliveries WHERE state = 'pending' AND next_at <= :now
                      ORDER BY next_at LIMIT :limit)
 RETURNING i_delivery;
-
--- name: delivery_claimed_detail
-SELECT d.i_delivery, d.i_event, e.i_env, t.name, e.variables, d.attempts,
-       d.budget_from_attempt, coalesce(d.budget_from_at, d.created_at),
-       {handler_columns:h}
-FROM deliveries d
-JOIN events e ON e.i_event = d.i_event
-JOIN event_types t ON t.i_event_type = e.i_event_type
-JOIN handlers h ON h.i_handler = d.i_handler
-WHERE d.i_delivery IN (SELECT value FROM json_each(:ids))
-ORDER BY d.next_at;
 
 -- An event's state follows its deliveries: any in flight, else any still to
 -- go, else the worst final outcome.
@@ -195,14 +151,8 @@ UPDATE events SET state = (
         WHEN sum(d.state = 'superseded') > 0 THEN 'superseded'
         ELSE 'cancelled' END
     FROM deliveries d WHERE d.i_event = events.i_event)
-WHERE i_event IN (SELECT value FROM json_each(:ids))
+WHERE i_event {in_ids}
   AND state NOT IN ('scheduled', 'unrouted');
-
--- Claimed deliveries make their events in flight: the cheap form of
--- event_refresh_state for the one change a claim makes.
--- name: event_mark_in_flight
-UPDATE events SET state = 'in_flight'
-WHERE i_event IN (SELECT value FROM json_each(:ids)) AND state = 'pending';
 
 -- name: next_due_at
 SELECT min(due) FROM (
@@ -230,19 +180,6 @@ SELECT d.i_delivery, d.i_event, d.i_handler, h.name, d.state, d.attempts, d.next
        d.finished_at, d.last_status, d.last_error, d.order_key, d.created_at
 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
 WHERE d.i_delivery = :i_delivery AND (:i_env IS NULL OR h.i_env = :i_env);
-
--- An operator's retry: due now, with a fresh retry budget. Never for a
--- deleted handler: its secrets are gone and nobody expects its traffic.
--- name: delivery_reopen
-UPDATE deliveries SET state = CASE WHEN (SELECT paused FROM handlers h
-                                         WHERE h.i_handler = deliveries.i_handler)
-                                   THEN 'held' ELSE 'pending' END,
-    next_at = :now, finished_at = NULL, budget_from_attempt = attempts, budget_from_at = :now
-WHERE i_delivery IN (SELECT value FROM json_each(:ids))
-  AND state IN ('pending', 'delivered', 'rejected', 'failed', 'cancelled', 'superseded')
-  AND NOT EXISTS (SELECT 1 FROM handlers h
-                  WHERE h.i_handler = deliveries.i_handler AND h.deleted_at IS NOT NULL)
-RETURNING i_delivery, i_event, i_handler, order_key;
 
 -- name: delivery_match_for_replay
 SELECT d.i_delivery FROM deliveries d
