@@ -75,6 +75,14 @@ RETURNING i_delivery, i_event;
 UPDATE deliveries SET state = 'pending' WHERE i_handler = :i_handler AND state = 'held'
 RETURNING i_delivery, i_event;
 
+-- Deleting keeps the row for the history of its finished deliveries, under a
+-- name no live handler can have, and wipes its secrets: nothing will be sent
+-- with them again.
+-- name: handler_mark_deleted
+UPDATE handlers SET deleted_at = :now, updated_at = :now, enabled = false, name = :deleted_name,
+    password = NULL, auth_token = NULL, signing_secrets = NULL, tls_client_key = NULL
+WHERE i_handler = :i_handler AND deleted_at IS NULL;
+
 -- name: handler_note_failure
 UPDATE handlers SET failing_since = coalesce(failing_since, :at)
 WHERE i_handler = :i_handler
@@ -430,4 +438,33 @@ WHERE i_delivery {in_ids}
   AND state IN ('pending', 'delivered', 'rejected', 'failed', 'cancelled', 'superseded')
   AND NOT EXISTS (SELECT 1 FROM handlers h
                   WHERE h.i_handler = deliveries.i_handler AND h.deleted_at IS NOT NULL)
+RETURNING i_delivery, i_event, i_handler, order_key;
+
+-- An environment always keeps an administrator: the last one is not deleted.
+-- On PostgreSQL the store locks the environment's row first (backend_only.sql),
+-- so that two administrators deleting each other at once cannot both succeed.
+-- name: user_delete
+DELETE FROM api_users
+WHERE i_env = :i_env AND login = :login
+  AND (role <> 'admin'
+       OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
+RETURNING i_user;
+
+-- name: event_type_event_counts
+SELECT count(*) FILTER (WHERE i_env = :i_env), count(*) FILTER (WHERE i_env <> :i_env)
+FROM events WHERE i_event_type = :i_event_type;
+
+-- "Only the latest event is processed": a delivery that has not gone out yet
+-- is superseded when the same handler has one for a newer event of the same
+-- type and account (the coalesce key carries both).
+-- name: delivery_supersede_older
+UPDATE deliveries SET state = 'superseded', finished_at = :now, next_at = NULL
+WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'held', 'waiting')
+  AND (i_handler, coalesce_key) IN (SELECT i_handler, coalesce_key FROM deliveries
+                                    WHERE i_delivery {in_ids})
+  AND EXISTS (SELECT 1 FROM deliveries newer
+              WHERE newer.i_handler = deliveries.i_handler
+                AND newer.coalesce_key = deliveries.coalesce_key
+                AND newer.i_event > deliveries.i_event
+                AND newer.state <> 'superseded')
 RETURNING i_delivery, i_event, i_handler, order_key;

@@ -16,16 +16,6 @@ RETURNING i_env, name;
 SELECT i_user, i_env, login, password_hash, role FROM api_users
 WHERE :i_env::bigint IS NULL OR i_env = :i_env ORDER BY i_user;
 
--- An environment always keeps an administrator: the last one is not deleted.
--- The store locks the environment's row first (backend_only.sql), so that two
--- administrators deleting each other at once cannot both succeed.
--- name: user_delete
-DELETE FROM api_users
-WHERE i_env = :i_env AND login = :login
-  AND (role <> 'admin'
-       OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
-RETURNING i_user;
-
 -- name: user_set_role
 UPDATE api_users SET role = :role
 WHERE i_env = :i_env AND login = :login
@@ -50,21 +40,10 @@ INSERT INTO event_types (i_event_type, name, builtin, created_at)
 VALUES (:i_event_type, :name, false, :now)
 RETURNING i_event_type, name, builtin;
 
--- name: event_type_event_counts
-SELECT count(*) FILTER (WHERE i_env = :i_env), count(*) FILTER (WHERE i_env <> :i_env)
-FROM events WHERE i_event_type = :i_event_type;
-
 -- name: handler_list
 SELECT {handler_columns}
 FROM handlers WHERE (:i_env::bigint IS NULL OR i_env = :i_env) AND deleted_at IS NULL
 ORDER BY i_env, name;
-
--- Deleting keeps the row for the history of its finished deliveries, under a
--- name no live handler can have, and wipes its secrets.
--- name: handler_mark_deleted
-UPDATE handlers SET deleted_at = :now, updated_at = :now, enabled = false, name = :deleted_name,
-    password = NULL, auth_token = NULL, signing_secrets = NULL, tls_client_key = NULL
-WHERE i_handler = :i_handler AND deleted_at IS NULL;
 
 -- name: handler_set_paused
 UPDATE handlers SET paused = :paused, paused_at = :paused_at, paused_reason = :reason,
@@ -135,21 +114,6 @@ WHERE e.i_event {in_ids}
 FOR SHARE OF h
 ON CONFLICT DO NOTHING
 RETURNING i_delivery, i_event, i_handler, state, coalesce_key, order_key;
-
--- "Only the latest event is processed": a delivery that has not gone out yet
--- is superseded when the same handler has one for a newer event of the same
--- type and account (the coalesce key carries both).
--- name: delivery_supersede_older
-UPDATE deliveries SET state = 'superseded', finished_at = :now, next_at = NULL
-WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'held', 'waiting')
-  AND (i_handler, coalesce_key) IN (SELECT i_handler, coalesce_key FROM deliveries
-                                    WHERE i_delivery {in_ids})
-  AND EXISTS (SELECT 1 FROM deliveries newer
-              WHERE newer.i_handler = deliveries.i_handler
-                AND newer.coalesce_key = deliveries.coalesce_key
-                AND newer.i_event > deliveries.i_event
-                AND newer.state <> 'superseded')
-RETURNING i_delivery, i_event, i_handler, order_key;
 
 -- Claim and change state in one statement. SKIP LOCKED: two dispatchers
 -- never wait for each other and never hold the same delivery; a row another
