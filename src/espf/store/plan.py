@@ -31,7 +31,9 @@ T = TypeVar("T")
 StepKind = Literal["rows", "row", "run", "run_many", "lock"]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass pays for object.__setattr__ on every
+# statement of every plan; nothing changes a Step after it is yielded.
+@dataclass(slots=True)
 class Step:
     kind: StepKind
     query: str

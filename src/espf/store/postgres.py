@@ -78,15 +78,16 @@ def _integrity_failures() -> Iterator[None]:
 async def run_plan(conn: Conn, plan: Plan[T]) -> T:
     """Await ``plan`` to its end on ``conn``, in the caller's transaction."""
     answer: Any = None
+    send = plan.send
     try:
         while True:
-            step: Step = plan.send(answer)
+            step: Step = send(answer)
             query = STEP_QUERIES[step.query]
             kind = step.kind
-            if kind == "rows":
-                answer = await fetch(conn, query, step.params)
-            elif kind == "row" or kind == "lock":
+            if kind == "row" or kind == "lock":
                 answer = await fetchrow(conn, query, step.params)
+            elif kind == "rows":
+                answer = await fetch(conn, query, step.params)
             elif kind == "run":
                 answer = await execute(conn, query, step.params)
             else:
