@@ -125,7 +125,7 @@ class RetryOverrides:
 @dataclass(frozen=True, slots=True)
 class TlsSettings:
     # None means the default: verify. Only an explicit False turns it off.
-    verify: bool | None = None
+    verify: bool | None = field(default=None, metadata={"stored_default": True})
     ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
@@ -133,7 +133,10 @@ class TlsSettings:
 
 @dataclass(frozen=True, slots=True)
 class HandlerSettings:
-    """Everything an administrator sets on a handler; ``None`` means 'leave as is'."""
+    """Everything an administrator sets on a handler; ``None`` means 'leave as is'.
+
+    The store keeps one column per field (store/handler_columns.py); a
+    ``stored_default`` in a field's metadata is what is stored when it is unset."""
 
     url: str | None = None
     auth_method: AuthMethod | None = None
@@ -141,7 +144,7 @@ class HandlerSettings:
     password: str | None = None
     auth_scheme: str | None = None
     auth_token: str | None = None
-    auth_header: str | None = None
+    auth_header: str | None = field(default=None, metadata={"stored_default": "Authorization"})
     timeout_s: float | None = None
     enabled: bool | None = None
     auto_pause_after_s: float | None = None

@@ -1,20 +1,30 @@
 """What a valid handler is: its name, and settings that make sense
 together (an http(s) URL, the credentials its auth method needs, bounds).
 The service checks every create and change with these rules, so the API and
-the CLI refuse the same things with the same messages."""
+the CLI refuse the same things with the same messages. Also the rules of a
+handler's life beside its settings: the name a deleted handler keeps in the
+history, and which answers count as a handler being healthy."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import fields, replace
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
+from espf.domain import (
+    AttemptOutcome,
+    AuthMethod,
+    Handler,
+    HandlerSettings,
+    RetryOverrides,
+    TlsSettings,
+)
 from espf.errors import BadRequest
 from espf.names import VARIABLE_NAME
-from espf.retry import RetryPolicy
+from espf.retry import RetryPolicy, Verdict, classify
 from espf.retry_overrides import retry_policy_for
 from espf.signing import validate_signing_secret
 
@@ -103,3 +113,29 @@ def validate_handler_settings(settings: HandlerSettings) -> None:
                 raise bad(f"TLS {label} {path!r} is not a readable file")
         if settings.tls.client_key and not settings.tls.client_cert:
             raise bad("a TLS client key needs its client certificate (--tls-client-cert)")
+
+
+def settings_of(handler: Handler) -> HandlerSettings:
+    """The settings a handler has now, every one set."""
+    return HandlerSettings(**{name: getattr(handler, name) for name in HANDLER_SETTING_FIELDS})
+
+
+def deleted_handler_name(handler: Handler) -> str:
+    """What a deleted handler is called in the history of its deliveries.
+    Live names have no spaces, so this never takes a live handler's name."""
+    return f"{handler.name} (deleted #{handler.i_handler})"
+
+
+def split_by_health(outcomes: Sequence[AttemptOutcome]) -> tuple[set[int], dict[int, int]]:
+    """Handlers that answered (any 2xx or final 4xx: the Application is alive),
+    and for the others the time of their first failure in this batch."""
+    answered: set[int] = set()
+    failing: dict[int, int] = {}
+    for o in outcomes:
+        if classify(o.status_code) is not Verdict.RETRY:
+            answered.add(o.i_handler)
+        else:
+            failing[o.i_handler] = min(failing.get(o.i_handler, o.started_at), o.started_at)
+    for i_handler in answered:
+        failing.pop(i_handler, None)
+    return answered, failing

@@ -9,22 +9,14 @@ from pathlib import Path
 import pytest
 
 from espf.copy import COPIED_TABLES, copy_database
-from espf.domain import AttemptOutcome, AuthMethod, DeliveryState, HandlerSettings, NewEvent, Role
+from espf.domain import AttemptOutcome, DeliveryState, NewEvent, Role
 from espf.errors import Conflict
 from espf.store import Store, create_store
 
+from .senders import sender_settings
+
 T0 = 1_700_000_000_000
-SENDER = HandlerSettings(
-    url="http://app.example.com/espf",
-    auth_method=AuthMethod.BASIC,
-    login="espf",
-    password="s3cret",
-    auth_scheme=None,
-    auth_token=None,
-    auth_header="X-Auth",
-    timeout_s=12.5,
-    enabled=False,
-)
+SENDER = sender_settings(auth_header="X-Auth", timeout_s=12.5, enabled=False)
 
 
 async def filled_source(path: Path) -> Store:

@@ -16,24 +16,16 @@ from typing import Any
 import asyncpg
 import pytest
 
-from espf.domain import AuthMethod, ClaimedDelivery, HandlerSettings, NewEvent
+from espf.domain import AuthMethod, ClaimedDelivery, NewEvent
 from espf.errors import Unavailable
 from espf.store import Store, create_store
 from espf.store.postgres import PostgresStore
 from espf.store.sql_loader import load_migrations
 
+from .senders import sender_settings
+
 T0 = 1_700_000_000_000
-SENDER = HandlerSettings(
-    url="http://app.example.com/espf",
-    auth_method=AuthMethod.NONE,
-    login=None,
-    password=None,
-    auth_scheme=None,
-    auth_token=None,
-    auth_header="Authorization",
-    timeout_s=30.0,
-    enabled=True,
-)
+SENDER = sender_settings(auth_method=AuthMethod.NONE, login=None, password=None)
 
 
 def _with_param(url: str, name: str, value: str) -> str:

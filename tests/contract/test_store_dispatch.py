@@ -12,33 +12,19 @@ import pytest
 
 from espf.domain import (
     AttemptOutcome,
-    AuthMethod,
     ClaimedDelivery,
     Delivery,
     DeliveryState,
     EventState,
     Handler,
-    HandlerSettings,
     NewEvent,
 )
 from espf.store import Store
 
+from .senders import sender_settings
+
 T0 = 1_700_000_000_000
 TTL = 15_000  # a node silent this long is dead
-
-
-def sender_settings(name: str, enabled: bool = True) -> HandlerSettings:
-    return HandlerSettings(
-        url=f"http://app.example.com/{name}",
-        auth_method=AuthMethod.BASIC,
-        login="espf",
-        password="s3cret",
-        auth_scheme=None,
-        auth_token=None,
-        auth_header="Authorization",
-        timeout_s=30.0,
-        enabled=enabled,
-    )
 
 
 @dataclass

@@ -7,29 +7,15 @@ import dataclasses
 
 import pytest
 
-from espf.domain import ApiUser, AuthMethod, Environment, EventType, HandlerSettings, Role
+from espf.domain import ApiUser, AuthMethod, Environment, EventType, Role
 from espf.errors import Conflict
 from espf.standard_types import BUILTIN_EVENT_TYPES
 from espf.store import Store
 from espf.store.sql_loader import load_migrations
 
+from .senders import sender_settings
+
 T0 = 1_700_000_000_000
-
-
-def sender_settings(**changes: object) -> HandlerSettings:
-    """Complete settings, as the service layer hands them to the store."""
-    base = HandlerSettings(
-        url="http://app.example.com/espf",
-        auth_method=AuthMethod.BASIC,
-        login="espf",
-        password="s3cret",
-        auth_scheme=None,
-        auth_token=None,
-        auth_header="Authorization",
-        timeout_s=30.0,
-        enabled=True,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 # -- schema ----------------------------------------------------------------------------

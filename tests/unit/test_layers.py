@@ -14,9 +14,8 @@ from espf.service.core import ServiceCore
 PACKAGE = Path(espf.__file__).parent
 
 # What a client layer may take from espf.store: the CLI opens the database it
-# was pointed at. deleted_handler_name is a naming rule on its way to
-# handler_rules.py.
-ALLOWED_FROM_STORE = {"create_store", "deleted_handler_name"}
+# was pointed at.
+ALLOWED_FROM_STORE = {"create_store"}
 
 
 def _modules(folder: str) -> list[Path]:

@@ -4,8 +4,10 @@ either database."""
 
 from __future__ import annotations
 
+from importlib import resources
+
 from espf.store.pg_sql import compile_named
-from espf.store.sql_loader import load_migrations, load_queries
+from espf.store.sql_loader import load_migrations, load_queries, parse_queries
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -42,3 +44,16 @@ def test_every_postgres_query_compiles() -> None:
             compiled = compile_named(sql)
             for parameter in compiled.names:
                 assert f":{parameter}" not in compiled.sql.replace("::", "  "), name
+
+
+def test_queries_the_same_on_every_backend_are_written_once() -> None:
+    """A query word for word the same on both backends belongs in
+    sql/common/queries.sql, so that a change to it is made once."""
+    own = {
+        backend: parse_queries(
+            resources.files("espf.store").joinpath("sql", backend, "queries.sql").read_text()
+        )
+        for backend in BACKENDS
+    }
+    same = [name for name, sql in own["sqlite"].items() if own["postgres"].get(name) == sql]
+    assert same == [], "move these to sql/common/queries.sql"

@@ -15,7 +15,7 @@ from espf.api.context import ApiContext, Endpoint
 from espf.api.handler_input import HANDLER_FIELDS, MAX_NAME_LENGTH, handler_settings
 from espf.api.representations import blocked_key_json, handler_json
 from espf.api.responses import JSONResponse
-from espf.store.params import deleted_handler_name
+from espf.handler_rules import deleted_handler_name
 
 
 def handler_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:

@@ -10,7 +10,7 @@ import click
 from espf.cli.common import with_service
 from espf.cli.output import handler_detail, handler_table, table
 from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
-from espf.store.params import deleted_handler_name
+from espf.handler_rules import deleted_handler_name
 
 
 @click.group()

@@ -12,10 +12,10 @@ from espf.handler_rules import (
     HANDLER_SETTING_FIELDS,
     handler_name,
     merge_settings,
+    settings_of,
     validate_handler_settings,
 )
 from espf.service.core import ServiceCore
-from espf.store.params import settings_of
 
 
 class HandlerOperations(ServiceCore):

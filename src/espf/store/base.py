@@ -1,8 +1,9 @@
 """The Store protocol: one method per operation, domain objects in and out.
 
 The service layer and the dispatcher talk to storage only through this
-protocol; ``sqlite.py`` and ``postgres.py`` implement it, and one contract
-test suite (tests/contract) runs against both.
+protocol; ``sqlite.py`` and ``postgres.py`` implement it, both through
+``SqlStore`` (sql_store.py), where every operation is written once, and one
+contract test suite (tests/contract) runs against both.
 """
 
 from __future__ import annotations

@@ -7,76 +7,17 @@ from typing import Any
 
 import orjson
 
+from espf.delivery_reasons import INTERRUPTED_ERROR
 from espf.domain import (
     AccountRef,
     AttemptOutcome,
     DeliveryState,
     EventFilter,
-    Handler,
-    HandlerSettings,
     Idempotency,
     NewEvent,
     ReplayFilter,
-    RetryOverrides,
-    TlsSettings,
 )
 from espf.errors import Conflict
-from espf.retry import Verdict, classify
-
-
-def settings_of(handler: Handler) -> HandlerSettings:
-    return HandlerSettings(
-        url=handler.url,
-        auth_method=handler.auth_method,
-        login=handler.login,
-        password=handler.password,
-        auth_scheme=handler.auth_scheme,
-        auth_token=handler.auth_token,
-        auth_header=handler.auth_header,
-        timeout_s=handler.timeout_s,
-        enabled=handler.enabled,
-        auto_pause_after_s=handler.auto_pause_after_s,
-        retry=handler.retry,
-        ordered=handler.ordered,
-        order_key=handler.order_key,
-        signing_secrets=handler.signing_secrets,
-        tls=handler.tls,
-    )
-
-
-def handler_params(settings: HandlerSettings) -> dict[str, Any]:
-    assert settings.auth_method is not None and settings.url is not None
-    retry = settings.retry or RetryOverrides()
-    tls = settings.tls or TlsSettings()
-    return {
-        "url": settings.url,
-        "auth_method": settings.auth_method.value,
-        "login": settings.login,
-        "password": settings.password,
-        "auth_scheme": settings.auth_scheme,
-        "auth_token": settings.auth_token,
-        "auth_header": settings.auth_header or "Authorization",
-        "timeout_s": settings.timeout_s,
-        "enabled": bool(settings.enabled),
-        "auto_pause_after_s": settings.auto_pause_after_s,
-        "retry_max_attempts": retry.max_attempts,
-        "retry_max_age_s": retry.max_age_s,
-        "retry_schedule": retry.schedule,
-        "retry_base_s": retry.base_s,
-        "retry_factor": retry.factor,
-        "retry_cap_s": retry.cap_s,
-        "ordered": bool(settings.ordered),
-        "order_key": settings.order_key,
-        "signing_secrets": (
-            orjson.dumps(list(settings.signing_secrets)).decode()
-            if settings.signing_secrets
-            else None
-        ),
-        "tls_verify": tls.verify is not False,
-        "tls_ca_file": tls.ca_file,
-        "tls_client_cert": tls.client_cert,
-        "tls_client_key": tls.client_key,
-    }
 
 
 def outcome_params(
@@ -126,9 +67,6 @@ def _attempt_outcome(o: AttemptOutcome) -> str:
     return o.new_state.value
 
 
-INTERRUPTED_ERROR = "dispatcher stopped before the answer was recorded; sent again"
-
-
 def interrupted_attempts(rescued: list[Any], now: int) -> list[dict[str, Any]]:
     return [
         {
@@ -149,12 +87,6 @@ def interrupted_transitions(rescued: list[Any], now: int) -> list[dict[str, Any]
         transition_row(i_event, i_delivery, "pending", now, INTERRUPTED_ERROR)
         for i_delivery, _, _, i_event in rescued
     ]
-
-
-HELD_REASON = "its handler is paused: it waits until the handler is resumed"
-PROMOTED_REASON = "the earlier event of its key is done"
-WAITING_REASON = "ordered handler: waits for the earlier event of its key"
-SUPERSEDED_REASON = "a newer event of this type for the same account or customer replaces it"
 
 
 def transition_row(
@@ -229,12 +161,6 @@ def account_status_params(i_env: int, account: AccountRef, group: str | None) ->
     }
 
 
-def deleted_handler_name(handler: Handler) -> str:
-    """What a deleted handler is called in the history of its deliveries.
-    Live names have no spaces, so this never takes a live handler's name."""
-    return f"{handler.name} (deleted #{handler.i_handler})"
-
-
 def replay_params(replay: ReplayFilter) -> dict[str, Any]:
     states = replay.states or (
         DeliveryState.DELIVERED,
@@ -254,18 +180,3 @@ def replay_params(replay: ReplayFilter) -> dict[str, Any]:
         "created_from": replay.created_from,
         "created_to": replay.created_to,
     }
-
-
-def split_by_health(outcomes: Sequence[AttemptOutcome]) -> tuple[set[int], dict[int, int]]:
-    """Handlers that answered (any 2xx or final 4xx: the Application is alive),
-    and for the others the time of their first failure in this batch."""
-    answered: set[int] = set()
-    failing: dict[int, int] = {}
-    for o in outcomes:
-        if classify(o.status_code) is not Verdict.RETRY:
-            answered.add(o.i_handler)
-        else:
-            failing[o.i_handler] = min(failing.get(o.i_handler, o.started_at), o.started_at)
-    for i_handler in answered:
-        failing.pop(i_handler, None)
-    return answered, failing

@@ -13,7 +13,6 @@ from espf.domain import (
     AccountStatusChange,
     ApiUser,
     Attempt,
-    AuthMethod,
     BlockedKey,
     ClaimedDelivery,
     Delivery,
@@ -26,11 +25,10 @@ from espf.domain import (
     Handler,
     HandlerHealth,
     ProvisioningStatus,
-    RetryOverrides,
     Role,
-    TlsSettings,
     Transition,
 )
+from espf.store.handler_columns import handler_from_row
 
 Row = Sequence[Any]
 
@@ -49,43 +47,8 @@ def event_type(row: Row) -> EventType:
     return EventType(i_event_type=row[0], name=row[1], builtin=bool(row[2]))
 
 
-HANDLER_COLUMNS = 31
-
-
 def handler(row: Row, offset: int = 0) -> Handler:
-    r = row[offset : offset + HANDLER_COLUMNS]
-    return Handler(
-        i_handler=r[0],
-        i_env=r[1],
-        name=r[2],
-        kind=r[3],
-        enabled=bool(r[4]),
-        url=r[5],
-        auth_method=AuthMethod(r[6]),
-        login=r[7],
-        password=r[8],
-        auth_scheme=r[9],
-        auth_token=r[10],
-        auth_header=r[11],
-        timeout_s=float(r[12]),
-        paused=bool(r[13]),
-        paused_at=r[14],
-        paused_reason=r[15],
-        failing_since=r[16],
-        auto_pause_after_s=r[17],
-        retry=RetryOverrides(
-            max_attempts=r[18],
-            max_age_s=r[19],
-            schedule=r[20],
-            base_s=r[21],
-            factor=r[22],
-            cap_s=r[23],
-        ),
-        ordered=bool(r[24]),
-        order_key=r[25],
-        signing_secrets=tuple(orjson.loads(r[26])) if r[26] else (),
-        tls=TlsSettings(verify=bool(r[27]), ca_file=r[28], client_cert=r[29], client_key=r[30]),
-    )
+    return handler_from_row(row, offset)
 
 
 def event(row: Row) -> Event:

@@ -1,4 +1,12 @@
-"""SQL kept in ``.sql`` files, one file of queries per backend, loaded by name.
+"""SQL kept in ``.sql`` files, loaded by name.
+
+``sql/common/queries.sql`` holds the queries that are word for word the same
+on every backend; ``sql/<backend>/queries.sql`` only those that differ. A name
+is defined in one of the two, never both, so a backend's set is their union.
+Where the dialects differ only in a spelling, a macro stands for it
+(``{in_ids}``, ``{greatest}``); the lists of handler columns are macros too
+(``{handler_columns}``...), derived from the domain's dataclasses
+(handler_columns.py). The loader expands them once, at load.
 
 A query starts at a ``-- name: <query_name>`` line and runs to the next one.
 Comment lines before a name line document the query that follows.
@@ -9,6 +17,8 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+
+from espf.store.handler_columns import sql_macros
 
 _NAME_LINE = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 
@@ -30,12 +40,44 @@ def parse_queries(text: str) -> dict[str, str]:
     return queries
 
 
+def _read_sql(folder: str, filename: str) -> str:
+    return resources.files("espf.store").joinpath("sql", folder, filename).read_text()
+
+
 @cache
 def load_queries(backend: str, filename: str = "queries.sql") -> dict[str, str]:
     """``queries.sql``: the Store's operations, the same names on every
-    backend. Another file holds statements one backend alone needs."""
-    text = resources.files("espf.store").joinpath("sql", backend, filename).read_text()
-    return parse_queries(text)
+    backend (the common file and the backend's own). Another file holds
+    statements one backend alone needs."""
+    own = parse_queries(_read_sql(backend, filename))
+    if filename != "queries.sql":
+        return own
+    common = parse_queries(_read_sql("common", filename))
+    twice = sorted(common.keys() & own.keys())
+    if twice:
+        raise ValueError(f"{backend}/queries.sql repeats the common queries {twice}")
+    macros = sql_macros(backend) | _DIALECT[backend]
+    return {name: expand(sql, macros) for name, sql in (common | own).items()}
+
+
+# What the two SQL dialects spell differently, inside queries otherwise the
+# same. {in_ids}: membership in the list parameter :ids (see plan.py).
+_DIALECT = {
+    "sqlite": {"{in_ids}": "IN (SELECT value FROM json_each(:ids))", "{greatest}": "max"},
+    "postgres": {"{in_ids}": "= ANY(:ids::bigint[])", "{greatest}": "greatest"},
+}
+
+
+def expand(sql: str, macros: dict[str, str]) -> str:
+    """Macros written out once, at load: the handler column lists
+    (handler_columns.py) and the dialect's spellings above."""
+    if "{" not in sql:
+        return sql
+    for macro, text in macros.items():
+        sql = sql.replace(macro, text)
+    if re.search(r"\{\w+(:\w+)?\}", sql):
+        raise ValueError(f"unknown macro in query: {sql[:200]!r}")
+    return sql
 
 
 @cache

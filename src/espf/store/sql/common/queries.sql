@@ -1,0 +1,470 @@
+-- Queries that are the same on every backend, loaded by name together with
+-- each backend's own queries.sql (see espf/store/sql_loader.py); a name is
+-- defined in one of the two files, never both. Parameters are named (:name);
+-- PostgreSQL's loader turns them into $n once, at load. Instants are epoch
+-- milliseconds.
+
+-- name: env_get
+SELECT i_env, name FROM environments WHERE i_env = :i_env;
+
+-- name: env_list
+SELECT i_env, name FROM environments ORDER BY i_env;
+
+-- name: user_insert
+INSERT INTO api_users (i_env, login, password_hash, role, created_at)
+VALUES (:i_env, :login, :password_hash, :role, :now)
+RETURNING i_user, i_env, login, password_hash, role;
+
+-- name: user_get_by_login
+SELECT i_user, i_env, login, password_hash, role FROM api_users WHERE login = :login;
+
+-- name: user_count
+SELECT count(*) FROM api_users;
+
+-- name: event_type_get_by_name
+SELECT i_event_type, name, builtin FROM event_types WHERE name = :name;
+
+-- name: event_type_list
+SELECT i_event_type, name, builtin FROM event_types ORDER BY i_event_type;
+
+-- Subscriptions are checked here; events (and, on PostgreSQL, a subscription
+-- committed meanwhile) by the foreign keys, which the store turns into "in use"
+-- (no index on events.i_event_type: it would cost every insert, and deleting a
+-- type is rare).
+-- name: event_type_delete_unused
+DELETE FROM event_types
+WHERE i_event_type = :i_event_type AND NOT builtin
+  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.i_event_type = :i_event_type)
+RETURNING i_event_type, name, builtin;
+
+-- name: event_type_retire
+INSERT INTO deleted_event_types (i_event_type, name, deleted_at)
+VALUES (:i_event_type, :name, :now);
+
+-- name: event_type_subscribers
+SELECT h.i_env, h.name FROM subscriptions s JOIN handlers h ON h.i_handler = s.i_handler
+WHERE s.i_event_type = :i_event_type ORDER BY h.i_env, h.name;
+
+-- name: handler_insert
+INSERT INTO handlers (i_env, name, kind, created_at, updated_at, {handler_setting_columns})
+VALUES (:i_env, :name, 'EventSender', :now, :now, {handler_setting_values})
+RETURNING i_handler;
+
+-- name: handler_update
+UPDATE handlers SET updated_at = :now, {handler_setting_assignments}
+WHERE i_handler = :i_handler;
+
+-- name: handler_get
+SELECT {handler_columns}
+FROM handlers WHERE i_env = :i_env AND name = :name AND deleted_at IS NULL;
+
+-- name: handler_count_unfinished
+SELECT count(*) FROM deliveries
+WHERE i_handler = :i_handler AND state IN ('pending', 'in_flight', 'held', 'waiting');
+
+-- name: subscription_delete_all
+DELETE FROM subscriptions WHERE i_handler = :i_handler;
+
+-- A paused or disabled handler's waiting deliveries are held, not dropped, and
+-- go out when it runs again.
+-- name: delivery_hold_for_handler
+UPDATE deliveries SET state = 'held' WHERE i_handler = :i_handler AND state = 'pending'
+RETURNING i_delivery, i_event;
+
+-- name: delivery_unhold_for_handler
+UPDATE deliveries SET state = 'pending' WHERE i_handler = :i_handler AND state = 'held'
+RETURNING i_delivery, i_event;
+
+-- Deleting keeps the row for the history of its finished deliveries, under a
+-- name no live handler can have, and wipes its secrets: nothing will be sent
+-- with them again.
+-- name: handler_mark_deleted
+UPDATE handlers SET deleted_at = :now, updated_at = :now, enabled = false, name = :deleted_name,
+    password = NULL, auth_token = NULL, signing_secrets = NULL, tls_client_key = NULL
+WHERE i_handler = :i_handler AND deleted_at IS NULL;
+
+-- name: handler_note_failure
+UPDATE handlers SET failing_since = coalesce(failing_since, :at)
+WHERE i_handler = :i_handler
+RETURNING i_handler, i_env, name, failing_since, auto_pause_after_s, paused, enabled;
+
+-- name: handler_note_success
+UPDATE handlers SET failing_since = NULL WHERE i_handler = :i_handler AND failing_since IS NOT NULL;
+
+-- name: subscription_insert
+INSERT INTO subscriptions (i_handler, i_event_type) VALUES (:i_handler, :i_event_type)
+ON CONFLICT DO NOTHING;
+
+-- name: subscription_delete
+DELETE FROM subscriptions WHERE i_handler = :i_handler AND i_event_type = :i_event_type;
+
+-- name: subscription_list
+SELECT t.name FROM subscriptions s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.i_handler = :i_handler ORDER BY t.i_event_type;
+
+-- On PostgreSQL, other nodes learn of the new event from a NOTIFY sent after
+-- the commit (see espf/store/postgres_wakeups.py), not from one inside this
+-- transaction: PostgreSQL serialises the commits of notifying transactions,
+-- which would give up the group commit that concurrent inserts get.
+-- name: event_insert
+INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, coalesce_key,
+                    created_by)
+VALUES (:i_env, :i_event_type, :variables, :start_at, :now, 'scheduled', :coalesce_key,
+        :created_by)
+RETURNING i_event;
+
+-- name: idempotency_key_get
+SELECT request_hash, i_event FROM idempotency_keys
+WHERE i_env = :i_env AND key = :key AND created_at >= :not_before;
+
+-- name: idempotency_key_put
+INSERT INTO idempotency_keys (i_env, key, request_hash, i_event, created_at)
+VALUES (:i_env, :key, :request_hash, :i_event, :now)
+ON CONFLICT (i_env, key) DO UPDATE SET request_hash = excluded.request_hash,
+    i_event = excluded.i_event, created_at = excluded.created_at;
+
+-- name: idempotency_key_prune
+DELETE FROM idempotency_keys WHERE created_at < :not_before;
+
+-- name: transition_insert
+INSERT INTO transitions (i_event, i_delivery, state, at, reason)
+VALUES (:i_event, :i_delivery, :state, :at, :reason);
+
+-- name: transition_list_for_event
+SELECT i_event, i_delivery, state, at, reason FROM transitions
+WHERE i_event = :i_event ORDER BY i_transition;
+
+-- name: event_count_by_state
+SELECT state, count(*) FROM events GROUP BY state;
+
+-- name: attempt_insert
+INSERT INTO attempts (i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome)
+VALUES (:i_delivery, :attempt_no, :started_at, :duration_ms, :status_code, :error, :outcome);
+
+-- name: delivery_list_for_event
+SELECT d.i_delivery, d.i_event, d.i_handler, h.name, d.state, d.attempts, d.next_at,
+       d.finished_at, d.last_status, d.last_error, d.order_key, d.created_at
+FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
+WHERE d.i_event = :i_event ORDER BY d.i_delivery;
+
+-- name: event_cancel_scheduled
+UPDATE events SET state = 'cancelled'
+WHERE i_event = :i_event AND i_env = :i_env AND state = 'scheduled'
+RETURNING i_event;
+
+-- name: delivery_cancel_for_event
+UPDATE deliveries SET state = 'cancelled', finished_at = :now, next_at = NULL
+WHERE i_event = :i_event AND state IN ('pending', 'held', 'waiting')
+RETURNING i_delivery, i_event, i_handler, order_key;
+
+-- name: event_reschedule_scheduled
+UPDATE events SET start_at = :start_at
+WHERE i_event = :i_event AND i_env = :i_env AND state = 'scheduled'
+RETURNING i_event;
+
+-- name: event_count_unfinished_deliveries
+SELECT count(*) FILTER (WHERE state IN ('pending', 'held', 'waiting')),
+       count(*) FILTER (WHERE state NOT IN ('pending', 'held', 'waiting'))
+FROM deliveries WHERE i_event = :i_event;
+
+-- name: event_reschedule_dispatched
+UPDATE events SET start_at = :start_at WHERE i_event = :i_event AND i_env = :i_env;
+
+-- name: delivery_reschedule_for_event
+UPDATE deliveries SET next_at = :start_at, budget_from_at = :start_at
+WHERE i_event = :i_event AND state IN ('pending', 'held', 'waiting')
+RETURNING i_delivery;
+
+-- name: attempt_list_for_event
+SELECT a.i_attempt, a.i_delivery, a.attempt_no, a.started_at, a.duration_ms, a.status_code,
+       a.error, a.outcome
+FROM attempts a JOIN deliveries d ON d.i_delivery = a.i_delivery
+WHERE d.i_event = :i_event ORDER BY a.i_attempt;
+
+-- name: delivery_count_by_state
+SELECT state, count(*) FROM deliveries GROUP BY state;
+
+-- name: node_upsert
+INSERT INTO nodes (node_id, hostname, pid, started_at, heartbeat_at)
+VALUES (:node_id, :hostname, :pid, :now, :now)
+ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
+
+-- name: node_list
+SELECT node_id, hostname, pid, heartbeat_at FROM nodes;
+
+-- name: node_mark_dead
+UPDATE nodes SET heartbeat_at = 0 WHERE node_id = :node_id;
+
+-- name: node_delete_dead
+DELETE FROM nodes WHERE heartbeat_at < :cutoff;
+
+-- A node that stops gracefully hands back what it still holds.
+-- name: delivery_release_node
+UPDATE deliveries SET
+    state = CASE WHEN (SELECT NOT h.enabled OR h.paused FROM handlers h
+                       WHERE h.i_handler = deliveries.i_handler)
+                 THEN 'held' ELSE 'pending' END,
+    next_at = :now, claimed_by = NULL, claimed_at = NULL
+WHERE state = 'in_flight' AND claimed_by = :node_id
+RETURNING i_event;
+
+-- name: node_delete
+DELETE FROM nodes WHERE node_id = :node_id;
+
+-- Copying a whole database (espf copy, see espf/copy.py): every table is read
+-- in pages ordered by its key (the first column; :after is the last key of
+-- the previous page) and written with its ids kept. The writes that differ
+-- (booleans, built-in types) are in each backend's queries.sql.
+
+-- name: copy_row_counts
+SELECT 'environments', count(*) FROM environments
+UNION ALL SELECT 'api_users', count(*) FROM api_users
+UNION ALL SELECT 'event_types', count(*) FROM event_types
+UNION ALL SELECT 'handlers', count(*) FROM handlers
+UNION ALL SELECT 'subscriptions', count(*) FROM subscriptions
+UNION ALL SELECT 'events', count(*) FROM events
+UNION ALL SELECT 'deliveries', count(*) FROM deliveries
+UNION ALL SELECT 'attempts', count(*) FROM attempts
+UNION ALL SELECT 'transitions', count(*) FROM transitions
+UNION ALL SELECT 'idempotency_keys', count(*) FROM idempotency_keys
+UNION ALL SELECT 'deleted_event_types', count(*) FROM deleted_event_types
+UNION ALL SELECT 'account_status_history', count(*) FROM account_status_history
+UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses;
+
+-- name: copy_read_environments
+SELECT i_env, name, created_at
+FROM environments WHERE i_env > :after ORDER BY i_env LIMIT :limit;
+
+-- name: copy_write_environments
+INSERT INTO environments (i_env, name, created_at)
+VALUES (:i_env, :name, :created_at);
+
+-- name: copy_read_api_users
+SELECT i_user, i_env, login, password_hash, role, created_at
+FROM api_users WHERE i_user > :after ORDER BY i_user LIMIT :limit;
+
+-- name: copy_write_api_users
+INSERT INTO api_users (i_user, i_env, login, password_hash, role, created_at)
+VALUES (:i_user, :i_env, :login, :password_hash, :role, :created_at);
+
+-- name: copy_read_event_types
+SELECT i_event_type, name, builtin, created_at
+FROM event_types WHERE i_event_type > :after ORDER BY i_event_type LIMIT :limit;
+
+-- name: copy_read_handlers
+SELECT {handler_columns}, created_at, updated_at, deleted_at
+FROM handlers WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
+
+-- The booleans of SQLite (0/1) become booleans on PostgreSQL (handler_columns.py).
+-- name: copy_write_handlers
+INSERT INTO handlers ({handler_columns}, created_at, updated_at, deleted_at)
+VALUES ({handler_copy_values}, :created_at, :updated_at, :deleted_at);
+
+-- name: copy_read_subscriptions
+-- Paged by handler: a page holds every subscription of up to :limit handlers.
+SELECT i_handler, i_event_type FROM subscriptions
+WHERE i_handler IN (SELECT DISTINCT i_handler FROM subscriptions WHERE i_handler > :after
+                    ORDER BY i_handler LIMIT :limit)
+ORDER BY i_handler, i_event_type;
+
+-- name: copy_write_subscriptions
+INSERT INTO subscriptions (i_handler, i_event_type)
+VALUES (:i_handler, :i_event_type);
+
+-- name: copy_read_events
+SELECT i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at,
+       coalesce_key, created_by
+FROM events WHERE i_event > :after ORDER BY i_event LIMIT :limit;
+
+-- name: copy_write_events
+INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state,
+    dispatched_at, coalesce_key, created_by)
+VALUES (:i_event, :i_env, :i_event_type, :variables, :start_at, :created_at, :state,
+        :dispatched_at, :coalesce_key, :created_by);
+
+-- name: copy_read_deliveries
+SELECT i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
+       finished_at, last_status, last_error, coalesce_key, order_key, created_at,
+       budget_from_attempt, budget_from_at
+FROM deliveries WHERE i_delivery > :after ORDER BY i_delivery LIMIT :limit;
+
+-- name: copy_write_deliveries
+INSERT INTO deliveries (i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by,
+    claimed_at, finished_at, last_status, last_error, coalesce_key, order_key, created_at,
+    budget_from_attempt, budget_from_at)
+VALUES (:i_delivery, :i_event, :i_handler, :state, :attempts, :next_at, :claimed_by,
+        :claimed_at, :finished_at, :last_status, :last_error, :coalesce_key, :order_key,
+        :created_at, :budget_from_attempt, :budget_from_at);
+
+-- name: copy_read_attempts
+SELECT i_attempt, i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome
+FROM attempts WHERE i_attempt > :after ORDER BY i_attempt LIMIT :limit;
+
+-- name: copy_write_attempts
+INSERT INTO attempts (i_attempt, i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome)
+VALUES (:i_attempt, :i_delivery, :attempt_no, :started_at, :duration_ms, :status_code, :error,
+        :outcome);
+
+-- name: copy_read_transitions
+SELECT i_transition, i_event, i_delivery, state, at, reason
+FROM transitions WHERE i_transition > :after ORDER BY i_transition LIMIT :limit;
+
+-- name: copy_write_transitions
+INSERT INTO transitions (i_transition, i_event, i_delivery, state, at, reason)
+VALUES (:i_transition, :i_event, :i_delivery, :state, :at, :reason);
+
+-- Keyed by (i_env, key), not by one number: a page is a whole environment.
+-- name: copy_read_idempotency_keys
+SELECT i_env, key, request_hash, i_event, created_at
+FROM idempotency_keys
+WHERE i_env = (SELECT min(i_env) FROM idempotency_keys WHERE i_env > :after)
+  AND :limit > 0
+ORDER BY key;
+
+-- name: copy_write_idempotency_keys
+INSERT INTO idempotency_keys (i_env, key, request_hash, i_event, created_at)
+VALUES (:i_env, :key, :request_hash, :i_event, :created_at);
+
+-- Provisioning status of accounts: the history keeps every report, the
+-- current table points at the latest one per service group.
+-- name: account_status_insert
+INSERT INTO account_status_history (i_env, account_kind, account, service_group, status, message,
+                                    reported_at, reported_by)
+VALUES (:i_env, :account_kind, :account, :service_group, :status, :message, :now, :reported_by)
+RETURNING i_status_change, service_group, status, message, reported_at, reported_by;
+
+-- name: account_status_current
+SELECT h.i_status_change, h.service_group, h.status, h.message, h.reported_at, h.reported_by
+FROM account_statuses c
+JOIN account_status_history h ON h.i_status_change = c.i_status_change
+WHERE c.i_env = :i_env AND c.account_kind = :account_kind AND c.account = :account
+ORDER BY h.service_group;
+
+-- name: copy_read_deleted_event_types
+SELECT i_event_type, name, deleted_at
+FROM deleted_event_types WHERE i_event_type > :after ORDER BY i_event_type LIMIT :limit;
+
+-- name: copy_write_deleted_event_types
+INSERT INTO deleted_event_types (i_event_type, name, deleted_at)
+VALUES (:i_event_type, :name, :deleted_at);
+
+-- name: copy_read_account_status_history
+SELECT i_status_change, i_env, account_kind, account, service_group, status, message,
+       reported_at, reported_by
+FROM account_status_history WHERE i_status_change > :after
+ORDER BY i_status_change LIMIT :limit;
+
+-- name: copy_write_account_status_history
+INSERT INTO account_status_history (i_status_change, i_env, account_kind, account, service_group,
+    status, message, reported_at, reported_by)
+VALUES (:i_status_change, :i_env, :account_kind, :account, :service_group, :status, :message,
+        :reported_at, :reported_by);
+
+-- Keyed by (i_env, account, group), not by one number: a page is a whole environment.
+-- name: copy_read_account_statuses
+SELECT i_env, account_kind, account, service_group, i_status_change
+FROM account_statuses
+WHERE i_env = (SELECT min(i_env) FROM account_statuses WHERE i_env > :after)
+  AND :limit > 0
+ORDER BY account_kind, account, service_group;
+
+-- name: copy_write_account_statuses
+INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
+VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change);
+
+-- Fan-out, ordering, claiming and replay: {in_ids} and {greatest} are spelled
+-- per dialect by the loader (sql_loader.py).
+
+-- name: event_mark_unrouted
+UPDATE events SET state = 'unrouted'
+WHERE i_event {in_ids}
+  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.i_event = events.i_event)
+RETURNING i_event;
+
+-- Ordering: a new delivery queues behind any earlier one of its key that is
+-- not finished. On PostgreSQL callers hold the key's lock (ordering_key_lock in
+-- backend_only.sql) so that this and the promotion below never miss each
+-- other's uncommitted work.
+-- name: delivery_queue_behind_key
+UPDATE deliveries SET state = 'waiting'
+WHERE i_delivery {in_ids}
+  AND order_key IS NOT NULL AND state IN ('pending', 'held')
+  AND EXISTS (SELECT 1 FROM deliveries earlier
+              WHERE earlier.i_handler = deliveries.i_handler
+                AND earlier.order_key = deliveries.order_key
+                AND earlier.i_event < deliveries.i_event
+                AND earlier.state IN ('pending', 'in_flight', 'held', 'waiting'))
+RETURNING i_delivery, i_event;
+
+-- Once a key's head is finished, the earliest waiting delivery of the key goes.
+-- name: delivery_promote_next_of_key
+UPDATE deliveries SET state = CASE WHEN (SELECT paused FROM handlers h
+                                         WHERE h.i_handler = deliveries.i_handler)
+                                   THEN 'held' ELSE 'pending' END,
+    next_at = {greatest}(coalesce(next_at, :now), :now)
+WHERE i_delivery = (SELECT i_delivery FROM deliveries
+                    WHERE i_handler = :i_handler AND order_key = :order_key AND state = 'waiting'
+                    ORDER BY i_event LIMIT 1)
+  AND NOT EXISTS (SELECT 1 FROM deliveries active
+                  WHERE active.i_handler = :i_handler AND active.order_key = :order_key
+                    AND active.state IN ('pending', 'in_flight', 'held'))
+RETURNING i_delivery, i_event;
+
+-- name: delivery_claimed_detail
+SELECT d.i_delivery, d.i_event, e.i_env, t.name, e.variables, d.attempts,
+       d.budget_from_attempt, coalesce(d.budget_from_at, d.created_at),
+       {handler_columns:h}
+FROM deliveries d
+JOIN events e ON e.i_event = d.i_event
+JOIN event_types t ON t.i_event_type = e.i_event_type
+JOIN handlers h ON h.i_handler = d.i_handler
+WHERE d.i_delivery {in_ids}
+ORDER BY d.next_at;
+
+-- Claimed deliveries make their events in flight: the cheap form of
+-- event_refresh_state for the one change a claim makes.
+-- name: event_mark_in_flight
+UPDATE events SET state = 'in_flight'
+WHERE i_event {in_ids} AND state = 'pending';
+
+-- An operator's retry: due now, with a fresh retry budget. Never for a
+-- deleted handler: its secrets are gone and nobody expects its traffic.
+-- name: delivery_reopen
+UPDATE deliveries SET state = CASE WHEN (SELECT paused FROM handlers h
+                                         WHERE h.i_handler = deliveries.i_handler)
+                                   THEN 'held' ELSE 'pending' END,
+    next_at = :now, finished_at = NULL, budget_from_attempt = attempts, budget_from_at = :now
+WHERE i_delivery {in_ids}
+  AND state IN ('pending', 'delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+  AND NOT EXISTS (SELECT 1 FROM handlers h
+                  WHERE h.i_handler = deliveries.i_handler AND h.deleted_at IS NOT NULL)
+RETURNING i_delivery, i_event, i_handler, order_key;
+
+-- An environment always keeps an administrator: the last one is not deleted.
+-- On PostgreSQL the store locks the environment's row first (backend_only.sql),
+-- so that two administrators deleting each other at once cannot both succeed.
+-- name: user_delete
+DELETE FROM api_users
+WHERE i_env = :i_env AND login = :login
+  AND (role <> 'admin'
+       OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
+RETURNING i_user;
+
+-- name: event_type_event_counts
+SELECT count(*) FILTER (WHERE i_env = :i_env), count(*) FILTER (WHERE i_env <> :i_env)
+FROM events WHERE i_event_type = :i_event_type;
+
+-- "Only the latest event is processed": a delivery that has not gone out yet
+-- is superseded when the same handler has one for a newer event of the same
+-- type and account (the coalesce key carries both).
+-- name: delivery_supersede_older
+UPDATE deliveries SET state = 'superseded', finished_at = :now, next_at = NULL
+WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'held', 'waiting')
+  AND (i_handler, coalesce_key) IN (SELECT i_handler, coalesce_key FROM deliveries
+                                    WHERE i_delivery {in_ids})
+  AND EXISTS (SELECT 1 FROM deliveries newer
+              WHERE newer.i_handler = deliveries.i_handler
+                AND newer.coalesce_key = deliveries.coalesce_key
+                AND newer.i_event > deliveries.i_event
+                AND newer.state <> 'superseded')
+RETURNING i_delivery, i_event, i_handler, order_key;

@@ -1,0 +1,17 @@
+"""What both SQL backends do the same way: every Store operation, built from
+named queries and plans (plan.py, delivery_rules.py, record_plans.py).
+
+A backend subclasses ``SqlStore`` and supplies how a named query runs and how
+a transaction opens (the hooks of sql_backend.py), plus what truly differs:
+opening and migrating, batched event inserts, the batch update of outcomes,
+copying, and waking other processes (``_wake``).
+"""
+
+from __future__ import annotations
+
+from espf.store.sql_deliveries import DeliveryOperations
+from espf.store.sql_records import RecordOperations
+
+
+class SqlStore(RecordOperations, DeliveryOperations):
+    """The operations of both halves; a backend adds the hooks."""
