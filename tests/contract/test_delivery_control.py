@@ -44,9 +44,9 @@ def clock_of(service: Service) -> FrozenClock:
     return service.clock
 
 
-async def handler(service: Service, name: str = "H", **settings: bool) -> None:
+async def handler(service: Service, name: str = "H", ordered: bool = False) -> None:
     base = HandlerSettings(url="http://127.0.0.1:9/", auth_method=AuthMethod.NONE)
-    await service.handler_create(1, name, replace(base, **settings))
+    await service.handler_create(1, name, replace(base, ordered=ordered))
     await service.subscribe_all(1, name)
 
 
@@ -92,7 +92,7 @@ async def create(service: Service, event_type: str = "Account/New", **variables:
     return await service.event_create(1, {"event_type": event_type, "variables": variables})
 
 
-async def test_event_state_follows_its_deliveries_and_every_change_is_recorded(service: Service):
+async def test_event_state_follows_its_deliveries_and_every_change_is_recorded(service: Service) -> None:
     await handler(service)
     i_event = await create(service, i_account=1)
     assert await states(service, i_event) == (EventState.SCHEDULED, [])
@@ -109,14 +109,14 @@ async def test_event_state_follows_its_deliveries_and_every_change_is_recorded(s
     assert all(t.at for t in history)
 
 
-async def test_a_rejected_delivery_makes_the_event_rejected(service: Service):
+async def test_a_rejected_delivery_makes_the_event_rejected(service: Service) -> None:
     await handler(service)
     i_event = await create(service)
     await answer(service, await claim(service), 400)
     assert await states(service, i_event) == (EventState.REJECTED, [DeliveryState.REJECTED])
 
 
-async def test_ordered_handler_sends_one_per_key_in_event_order(service: Service):
+async def test_ordered_handler_sends_one_per_key_in_event_order(service: Service) -> None:
     await handler(service, ordered=True)
     first = await create(service, i_account=5)
     second = await create(service, i_account=5)
@@ -135,7 +135,7 @@ async def test_ordered_handler_sends_one_per_key_in_event_order(service: Service
     assert [c.i_event for c in await claim(service)] == [second]
 
 
-async def test_latest_only_types_supersede_older_waiting_events(service: Service):
+async def test_latest_only_types_supersede_older_waiting_events(service: Service) -> None:
     await handler(service)
     old = await create(service, QUOTA, i_account=541)
     older_other_account = await create(service, QUOTA, i_account=542)
@@ -148,7 +148,7 @@ async def test_latest_only_types_supersede_older_waiting_events(service: Service
     assert any("newer event" in r for r in reasons)
 
 
-async def test_a_paused_handler_holds_everything_and_resume_sends_it(service: Service):
+async def test_a_paused_handler_holds_everything_and_resume_sends_it(service: Service) -> None:
     await handler(service)
     await service.handler_pause(1, "H", "maintenance")
     ids = [await create(service, i_account=n) for n in range(5)]
@@ -160,7 +160,7 @@ async def test_a_paused_handler_holds_everything_and_resume_sends_it(service: Se
     assert sorted(c.i_event for c in await claim(service)) == ids
 
 
-async def test_a_retry_while_paused_is_held_not_sent(service: Service):
+async def test_a_retry_while_paused_is_held_not_sent(service: Service) -> None:
     await handler(service)
     i_event = await create(service)
     claimed = await claim(service)
@@ -169,7 +169,7 @@ async def test_a_retry_while_paused_is_held_not_sent(service: Service):
     assert await states(service, i_event) == (EventState.PENDING, [DeliveryState.HELD])
 
 
-async def test_cancel_a_scheduled_event_or_its_unsent_deliveries(service: Service):
+async def test_cancel_a_scheduled_event_or_its_unsent_deliveries(service: Service) -> None:
     await handler(service)
     later = await service.event_create(
         1, {"event_type": "Account/New", "start_time": "2099-01-01 00:00:00"}
@@ -185,7 +185,7 @@ async def test_cancel_a_scheduled_event_or_its_unsent_deliveries(service: Servic
     assert (await service.event_cancel(now, 1)).event.state is EventState.CANCELLED
 
 
-async def test_reschedule_until_something_went_out(service: Service):
+async def test_reschedule_until_something_went_out(service: Service) -> None:
     await handler(service)
     i_event = await service.event_create(
         1, {"event_type": "Account/New", "start_time": "2099-01-01 00:00:00"}
@@ -201,7 +201,7 @@ async def test_reschedule_until_something_went_out(service: Service):
         await service.event_reschedule(i_event, 1, "2099-01-01 00:00:00")
 
 
-async def test_retry_now_and_replay_by_filter(service: Service):
+async def test_retry_now_and_replay_by_filter(service: Service) -> None:
     await handler(service)
     a = await create(service, i_account=1)
     b = await create(service, i_account=2)
@@ -221,7 +221,7 @@ async def test_retry_now_and_replay_by_filter(service: Service):
         await service.delivery_retry(delivery.i_delivery, 1)  # in flight now
 
 
-async def test_idempotency_key_returns_the_first_answer(service: Service):
+async def test_idempotency_key_returns_the_first_answer(service: Service) -> None:
     body = {"event_type": "Account/New", "variables": {"i_account": 1}}
     first = await service.event_create(1, body, "key-1")
     assert await service.event_create(1, dict(body), "key-1") == first
@@ -232,7 +232,7 @@ async def test_idempotency_key_returns_the_first_answer(service: Service):
     assert await service.event_create(1, body, "key-1") != first, "the window has passed"
 
 
-async def test_pausing_can_announce_an_espf_event(service: Service):
+async def test_pausing_can_announce_an_espf_event(service: Service) -> None:
     await handler(service, name="Watcher")
     await handler(service, name="Flaky")
     flaky = await service.handler_get(1, "Flaky")
@@ -249,7 +249,7 @@ async def test_pausing_can_announce_an_espf_event(service: Service):
     assert [(c.event_type, c.handler.name) for c in claimed] == [("ESPF/Handler/Paused", "Watcher")]
 
 
-async def test_failures_are_tracked_per_handler_for_auto_pause(service: Service):
+async def test_failures_are_tracked_per_handler_for_auto_pause(service: Service) -> None:
     await handler(service)
     await create(service)
     claimed = await claim(service)
@@ -263,7 +263,7 @@ async def test_failures_are_tracked_per_handler_for_auto_pause(service: Service)
     assert (await service.handler_get(1, "H")).failing_since is None
 
 
-async def test_expired_idempotency_keys_are_forgotten(service: Service):
+async def test_expired_idempotency_keys_are_forgotten(service: Service) -> None:
     body = {"event_type": "Account/New"}
     await service.event_create(1, body, "old-key")
     clock_of(service).advance(1000)

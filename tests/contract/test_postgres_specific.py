@@ -197,7 +197,7 @@ async def test_killed_connections_are_replaced(postgres_url: str) -> None:
         assert await terminate_backends(app_name) >= 1
         # An idle connection that was killed is noticed and replaced when the
         # pool hands it out; at worst one call fails, as Unavailable.
-        outcomes = []
+        outcomes: list[int | None] = []
         for _ in range(3):
             try:
                 outcomes.append(await store.event_insert(NewEvent(1, i_event_type, "{}", T0), T0))
