@@ -92,7 +92,9 @@ async def create(service: Service, event_type: str = "Account/New", **variables:
     return await service.event_create(1, {"event_type": event_type, "variables": variables})
 
 
-async def test_event_state_follows_its_deliveries_and_every_change_is_recorded(service: Service) -> None:
+async def test_event_state_follows_its_deliveries_and_every_change_is_recorded(
+    service: Service,
+) -> None:
     await handler(service)
     i_event = await create(service, i_account=1)
     assert await states(service, i_event) == (EventState.SCHEDULED, [])
