@@ -18,10 +18,12 @@ and each refresh replaces it (an old refresh token is refused).
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -55,6 +57,26 @@ class SessionTokens:
             "expires_at": self.expires_at,
             "session_id": self.session_id,
         }
+
+
+class _PhpReadableJSON(json.JSONEncoder):
+    """JSON whose base64url form has no '-' or '_'.
+
+    The PHP clients decode the token's payload with ``base64_decode``, which
+    knows only the standard alphabet and silently drops '-' and '_': a
+    payload containing them would come out garbled and the client would
+    think it never logged in. Encoded ASCII JSON yields those two characters
+    only from '>', '?', '~' (and DEL) in the third byte of a group; they can
+    stand only inside strings here (the login), where a \\u escape means the
+    same character.
+    """
+
+    def encode(self, o: Any) -> str:
+        text = super().encode(o)
+        return text.translate(_PHP_UNSAFE)
+
+
+_PHP_UNSAFE = {ord(c): f"\\u{ord(c):04x}" for c in ">?~\x7f"}
 
 
 def _digest(secret: str) -> str:
@@ -192,34 +214,44 @@ class Sessions:
         issued = now_ms // 1000
         expires = issued + max(1, int(self._settings.session_access_ttl_s))
         claims = {"login": user.login, "iat": issued, "exp": expires, "sid": session_id}
-        access = jwt.encode(claims, await self.signing_key(), algorithm=ALGORITHM)
+        access = jwt.encode(
+            claims, await self.signing_key(), algorithm=ALGORITHM, json_encoder=_PhpReadableJSON
+        )
         return SessionTokens(
             access, f"{session_id}.{secret}", format_ms(expires * 1000), session_id
         )
 
-    async def _claims(self, access_token: str, verify_exp: bool = True) -> dict[str, str]:
+    async def _claims(self, access_token: str, verify_exp: bool = True) -> dict[str, Any]:
         try:
-            claims: dict[str, str] = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 access_token,
                 await self.signing_key(),
                 algorithms=[ALGORITHM],
-                options={"require": ["exp", "iat", "sid", "login"], "verify_exp": verify_exp},
+                # Times are checked below against the service's clock, which
+                # tests move, rather than PyJWT's wall clock.
+                options={
+                    "require": ["exp", "iat", "sid", "login"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized(
-                "the access token has expired; refresh it (POST /rest/Session/"
-                "refresh_access_token) or log in again",
-                code="token_expired",
-            ) from None
         except jwt.InvalidTokenError:
             raise Unauthorized(
                 "the access token is not valid: damaged, forged or issued by another server; "
                 "log in again (POST /rest/Session/login)",
                 code="invalid_token",
             ) from None
+        if not isinstance(claims["sid"], str) or not isinstance(claims["exp"], int):
+            raise Unauthorized("the access token lacks a session", code="invalid_token")
+        if verify_exp and claims["exp"] <= self._clock.now_ms() // 1000:
+            raise Unauthorized(
+                "the access token has expired; refresh it (POST /rest/Session/"
+                "refresh_access_token) or log in again",
+                code="token_expired",
+            )
         return claims
 
-    async def _live_session(self, claims: dict[str, str]) -> StoredSession:
+    async def _live_session(self, claims: dict[str, Any]) -> StoredSession:
         session_id = claims["sid"]
         cached = self._checked.get(session_id)
         fresh_for = self._settings.session_check_ttl_s

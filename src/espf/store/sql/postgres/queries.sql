@@ -758,7 +758,7 @@ VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change);
 -- -- Passwords, server keys, sessions and API tokens (migration 0004) ------------
 
 -- name: user_set_password
-UPDATE api_users SET password_hash = :password_hash, weak_password = :weak_password
+UPDATE api_users SET password_hash = :password_hash, weak_password = :weak_password::boolean
 WHERE i_env = :i_env AND login = :login
 RETURNING i_user, i_env, login, password_hash, role, weak_password;
 
@@ -776,13 +776,13 @@ SELECT key FROM server_keys WHERE purpose = :purpose;
 
 -- name: session_insert
 INSERT INTO sessions (session_id, i_user, i_api_token, refresh_hash, created_at, expires_at)
-VALUES (:session_id, :i_user, :i_api_token, :refresh_hash, :now, :expires_at);
+VALUES (:session_id, :i_user, :i_api_token::bigint, :refresh_hash, :now, :expires_at);
 
 -- Sessions of a user that ended long enough ago go when it logs in again:
 -- the table holds about one row per live session.
 -- name: sessions_prune_for_user
 DELETE FROM sessions
-WHERE i_user = :i_user AND (expires_at < :now OR revoked_at < :now - 86400000);
+WHERE i_user = :i_user AND (expires_at < :now OR revoked_at < :now::bigint - 86400000);
 
 -- name: session_get
 SELECT s.session_id, u.i_user, u.i_env, u.login, u.password_hash, u.role, u.weak_password,
@@ -810,7 +810,8 @@ RETURNING i_api_token;
 -- name: api_token_list
 SELECT t.i_api_token, t.i_user, u.i_env, u.login, t.name, t.created_at, t.last_used_at
 FROM api_tokens t JOIN api_users u ON u.i_user = t.i_user
-WHERE (:i_env IS NULL OR u.i_env = :i_env) AND (:login IS NULL OR u.login = :login)
+WHERE (:i_env::bigint IS NULL OR u.i_env = :i_env)
+  AND (:login::text IS NULL OR u.login = :login)
 ORDER BY t.i_api_token;
 
 -- name: api_token_find
