@@ -86,7 +86,11 @@ _log_format = click.option(
 @_log_format
 @click.pass_context
 def serve(ctx: click.Context, /, **options: Any) -> None:
-    """Run the API and the dispatcher in one process."""
+    """Run the API and the dispatcher in one process.
+
+    \b
+    Example: ESPF_ADMIN_LOGIN=app ESPF_ADMIN_PASSWORD=change-me-please espf serve --port 8080
+    """
     _serve(ctx, api=True, dispatch=True, **options)
 
 
@@ -95,7 +99,11 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
 @_log_format
 @click.pass_context
 def api(ctx: click.Context, /, **options: Any) -> None:
-    """Run the API only."""
+    """Run the API only.
+
+    \b
+    Example: espf api --host 0.0.0.0 --port 8080
+    """
     _serve(ctx, api=True, dispatch=False, **options)
 
 
@@ -103,7 +111,11 @@ def api(ctx: click.Context, /, **options: Any) -> None:
 @_log_format
 @click.pass_context
 def dispatcher(ctx: click.Context, /, **options: Any) -> None:
-    """Run the dispatcher only."""
+    """Run the dispatcher only.
+
+    \b
+    Example: espf dispatcher --log-format json
+    """
     _serve(ctx, api=False, dispatch=True, **options)
 
 
@@ -115,7 +127,11 @@ def config() -> None:
 @config.command("show")
 @click.pass_context
 def config_show(ctx: click.Context) -> None:
-    """Print every setting as the service would use it, secrets masked."""
+    """Print every setting as the service would use it, secrets masked.
+
+    \b
+    Example: ESPF_PORT=9090 espf config show
+    """
     from espf.config import masked
 
     for name, value in masked(settings_of_context(ctx)).items():
@@ -125,7 +141,11 @@ def config_show(ctx: click.Context) -> None:
 @main.command()
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
-    """Apply the database migrations not yet applied."""
+    """Apply the database migrations not yet applied.
+
+    \b
+    Example: ESPF_DATABASE_URL=postgresql://espf@db/espf espf migrate
+    """
 
     settings = settings_of_context(ctx)
 
@@ -161,9 +181,15 @@ def migrate(ctx: click.Context) -> None:
 )
 @click.pass_context
 def copy_command(ctx: click.Context, source_url: str, target_url: str) -> None:
-    """Copy every environment, user, type, handler, subscription, event,
-    delivery and attempt, ids kept, into an empty database. Stop the service
-    on the source first; then start it on the target."""
+    """Copy a whole database into an empty one (SQLite to PostgreSQL).
+
+    Every environment, user, type, handler, subscription, event, delivery
+    and attempt, ids kept. Stop the service on the source first; then start
+    it on the target.
+
+    \b
+    Example: espf copy --from sqlite:///espf.db --to postgresql://espf@db/espf
+    """
     from espf.clock import SystemClock
     from espf.copy import copy_database, require_sqlite_file
 
@@ -231,6 +257,11 @@ def env() -> None:
 @click.argument("name")
 @click.pass_context
 def env_create(ctx: click.Context, i_env: int | None, name: str) -> None:
+    """Create an environment (i_env); API users and handlers belong to one.
+
+    \b
+    Example: espf env create --i-env 3 production
+    """
     created = with_service(ctx, lambda s: s.env_create(name, i_env))
     click.echo(f"Created environment #{created.i_env} {created.name}")
 
@@ -238,6 +269,11 @@ def env_create(ctx: click.Context, i_env: int | None, name: str) -> None:
 @env.command("list")
 @click.pass_context
 def env_list(ctx: click.Context) -> None:
+    """List the environments.
+
+    \b
+    Example: espf env list
+    """
     envs = with_service(ctx, lambda s: s.env_list())
     click.echo(table(["i_env", "name"], [(e.i_env, e.name) for e in envs]))
 
@@ -280,6 +316,7 @@ def user_create(
 ) -> None:
     """Create an API user (a producer unless --role admin).
 
+    \b
     Example: espf user create 1 app --password change-me-please --role admin
     """
     created = with_service(
@@ -295,6 +332,11 @@ def user_create(
 @click.argument("i_env", type=int, required=False)
 @click.pass_context
 def user_list(ctx: click.Context, i_env: int | None) -> None:
+    """List API users (never a password), of one environment if given.
+
+    \b
+    Example: espf user list 1
+    """
     users = with_service(ctx, lambda s: s.user_list(i_env))
     click.echo(
         table(
@@ -309,8 +351,13 @@ def user_list(ctx: click.Context, i_env: int | None) -> None:
 @click.argument("login")
 @click.pass_context
 def user_delete(ctx: click.Context, i_env: int, login: str) -> None:
-    """Delete an API user; the events it created stay. An environment keeps
-    its last administrator."""
+    """Delete an API user; the events it created stay.
+
+    An environment keeps its last administrator.
+
+    \b
+    Example: espf user delete 1 retired
+    """
     with_service(ctx, lambda s: s.user_delete(i_env, login))
     click.echo(f"Deleted user {login} of environment {i_env}")
 
@@ -321,7 +368,11 @@ def user_delete(ctx: click.Context, i_env: int, login: str) -> None:
 @click.argument("role", type=click.Choice([r.value for r in Role]))
 @click.pass_context
 def user_set_role(ctx: click.Context, i_env: int, login: str, role: str) -> None:
-    """Make a user an admin or a producer."""
+    """Make a user an admin or a producer.
+
+    \b
+    Example: espf user set-role 1 billing admin
+    """
     updated = with_service(ctx, lambda s: s.user_set_role(i_env, login, Role(role)))
     click.echo(f"User {updated.login} of environment {i_env} is now {updated.role.value}")
 
@@ -336,7 +387,11 @@ def type_() -> None:
 @click.argument("name")
 @click.pass_context
 def type_create(ctx: click.Context, name: str) -> None:
-    """Create a custom type; its name must start with Custom/."""
+    """Create a custom type; its name must start with Custom/.
+
+    \b
+    Example: espf type create Custom/NextMonth
+    """
     created = with_service(ctx, lambda s: s.type_create(name))
     click.echo(f"Created event type #{created.i_event_type} {created.name}")
 
@@ -344,6 +399,11 @@ def type_create(ctx: click.Context, name: str) -> None:
 @type_.command("list")
 @click.pass_context
 def type_list(ctx: click.Context) -> None:
+    """List the built-in and custom event types with their ids.
+
+    \b
+    Example: espf type list
+    """
     types = with_service(ctx, lambda s: s.type_list())
     click.echo(
         table(
@@ -357,14 +417,22 @@ def type_list(ctx: click.Context) -> None:
 @click.argument("name")
 @click.pass_context
 def type_delete(ctx: click.Context, name: str) -> None:
-    """Delete a custom type that no subscription and no event uses."""
+    """Delete a custom type that no subscription and no event uses.
+
+    \b
+    Example: espf type delete Custom/NextMonth
+    """
     deleted = with_service(ctx, lambda s: s.type_delete(name))
     click.echo(f"Deleted event type #{deleted.i_event_type} {deleted.name}")
 
 
 @main.command()
 def secret() -> None:
-    """Print a new signing secret for signature auth (Standard Webhooks)."""
+    """Print a new signing secret for signature auth (Standard Webhooks).
+
+    \b
+    Example: espf secret
+    """
     from espf.signing import generate_signing_secret
 
     click.echo(generate_signing_secret())

@@ -32,6 +32,7 @@ def set_password(
 ) -> None:
     """Give a user a new password; its login sessions end on every node.
 
+    \b
     Example: espf user set-password 3 username --password secret --allow-weak-password
     """
     updated = with_service(
@@ -54,6 +55,7 @@ def token() -> None:
 def token_create(ctx: click.Context, i_env: int, login: str, name: str) -> None:
     """Make a token for a user and print it once (only its hash is kept).
 
+    \b
     Example: espf user token create 1 app --name billing-sync
     """
 
@@ -74,6 +76,7 @@ def token_create(ctx: click.Context, i_env: int, login: str, name: str) -> None:
 def token_list(ctx: click.Context, i_env: int | None, login: str | None) -> None:
     """The API tokens (never the secrets), of one environment or user if given.
 
+    \b
     Example: espf user token list 1 app
     """
     found = with_service(ctx, lambda s: s.sessions.token_list(i_env, login))
@@ -103,6 +106,7 @@ def token_list(ctx: click.Context, i_env: int | None, login: str | None) -> None
 def token_revoke(ctx: click.Context, i_env: int, login: str, token_id: int) -> None:
     """Delete an API token; the sessions opened with it end on every node.
 
+    \b
     Example: espf user token revoke 1 app 2
     """
     with_service(ctx, lambda s: s.sessions.token_revoke(i_env, login, token_id))

@@ -61,6 +61,7 @@ from espf.sessions import Sessions
 from espf.store import Store
 from espf.store.params import settings_of
 from espf.timeparse import parse_start_time
+from espf.type_hints import unknown_type_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,8 @@ class Service:
     async def _require_env(self, i_env: int) -> None:
         if await self.store.env_get(i_env) is None:
             raise NotFound(
-                f"environment {i_env} does not exist; create it with 'espf env create'",
+                f"environment {i_env} does not exist; create it with "
+                f"'espf env create --i-env {i_env} NAME'",
                 code="unknown_environment",
             )
 
@@ -307,12 +309,8 @@ class Service:
             return known
         found = await self.store.event_type_get_by_name(name)
         if found is None:
-            hint = "" if name.startswith("Custom/") else " (custom types start with 'Custom/')"
-            raise NotFound(
-                f"event type {name!r} does not exist; create it with "
-                f"'espf type create {name}'{hint}",
-                code="unknown_event_type",
-            )
+            names = [t.name for t in await self.store.event_type_list()]
+            raise NotFound(unknown_type_message(name, names), code="unknown_event_type")
         # Types are never renamed, and deleted only when unused; a type another
         # process deletes is caught by the store (NotFound), which evicts it.
         self._types_by_name[name] = found
