@@ -525,6 +525,7 @@ DELETE FROM nodes WHERE node_id = :node_id;
 -- name: copy_row_counts
 SELECT 'environments', count(*) FROM environments
 UNION ALL SELECT 'api_users', count(*) FROM api_users
+UNION ALL SELECT 'api_tokens', count(*) FROM api_tokens
 UNION ALL SELECT 'event_types', count(*) FROM event_types
 UNION ALL SELECT 'handlers', count(*) FROM handlers
 UNION ALL SELECT 'subscriptions', count(*) FROM subscriptions
@@ -783,3 +784,11 @@ DELETE FROM api_tokens
 WHERE i_api_token = :i_api_token
   AND i_user = (SELECT i_user FROM api_users WHERE i_env = :i_env AND login = :login)
 RETURNING i_api_token;
+
+-- name: copy_read_api_tokens
+SELECT i_api_token, i_user, name, token_hash, created_at, last_used_at
+FROM api_tokens WHERE i_api_token > :after ORDER BY i_api_token LIMIT :limit;
+
+-- name: copy_write_api_tokens
+INSERT INTO api_tokens (i_api_token, i_user, name, token_hash, created_at, last_used_at)
+VALUES (:i_api_token, :i_user, :name, :token_hash, :created_at, :last_used_at);
