@@ -217,7 +217,7 @@ class Service:
     async def user_delete(self, i_env: int, login: str, acting_login: str | None = None) -> None:
         """``acting_login``: the administrator asking over the API, who may
         not delete itself (the CLI on the server passes None)."""
-        await self._user_in_env(i_env, login)
+        deleted = await self._user_in_env(i_env, login)
         if login == acting_login:
             raise Conflict("you cannot delete your own user", code="own_user")
         if not await self.store.user_delete(i_env, login):
@@ -228,6 +228,7 @@ class Service:
             )
         # Forget verified credentials at once, not when their cache entry expires.
         self._credentials.clear()
+        self.sessions.forget_user(deleted.i_user)
 
     async def user_set_role(
         self, i_env: int, login: str, role: Role, acting_login: str | None = None
@@ -243,6 +244,7 @@ class Service:
                 code="last_admin",
             )
         self._credentials.clear()
+        self.sessions.forget_user(updated.i_user)
         return updated
 
     async def authenticate(self, login: str, password: str) -> ApiUser:

@@ -39,6 +39,9 @@ ALGORITHM = "HS256"
 TOKEN_PREFIX = "espf_"
 MAX_TOKEN_NAME = 100
 _MAX_CACHED_SESSIONS = 10_000
+# A login beyond this many live sessions of one user ends its oldest: an
+# Application that logs in for every call must not grow the table for ever.
+MAX_SESSIONS_PER_USER = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,13 @@ class Sessions:
         session_id = secrets.token_urlsafe(18)
         secret = secrets.token_urlsafe(32)
         await self._store.session_create(
-            session_id, user.i_user, i_api_token, _digest(secret), now, self._session_end(now)
+            session_id,
+            user.i_user,
+            i_api_token,
+            _digest(secret),
+            now,
+            self._session_end(now),
+            MAX_SESSIONS_PER_USER,
         )
         return await self._tokens(user, session_id, secret, now)
 

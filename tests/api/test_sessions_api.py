@@ -250,3 +250,15 @@ def test_session_checks_on_another_node_are_bounded(api: Api) -> None:
     api.client.post("/rest/Session/logout", json={"params": {"access_token": token}})
     with pytest.raises(Exception, match="session has ended"):
         api.run(other.sessions.user_of_access_token, token)
+
+
+def test_a_role_change_applies_to_live_sessions_at_once(api: Api) -> None:
+    api.ok("user/create", {"login": "ops", "password": "ops-password", "role": "admin"})
+    token = login(api, ("ops", "ops-password"))["access_token"]
+    listed = api.client.post("/espf/v1/handler/list", json={}, headers=bearer(token))
+    assert listed.status_code == 200  # the session is now checked and remembered
+    api.ok("user/set_role", {"login": "ops", "role": "producer"})
+    demoted = api.client.post("/espf/v1/handler/list", json={}, headers=bearer(token))
+    assert demoted.status_code == 403
+    api.ok("user/delete", {"login": "ops"})
+    assert create_event(api, token).status_code == 401

@@ -63,7 +63,7 @@ async def test_processes_racing_for_a_key_end_with_the_same_one(database_url: st
 
 async def test_session_lifecycle(store: Store) -> None:
     i_user = await _user(store)
-    await store.session_create("s1", i_user, None, "r1", T0, T0 + HOUR)
+    await store.session_create("s1", i_user, None, "r1", T0, T0 + HOUR, 1000)
     session = await store.session_get("s1")
     assert session is not None and session.user.login == "app"
     assert session.live(T0 + 1) and not session.live(T0 + HOUR)
@@ -84,9 +84,9 @@ async def test_session_lifecycle(store: Store) -> None:
 async def test_a_new_password_ends_every_session_of_its_user(store: Store) -> None:
     app = await _user(store)
     other = await _user(store, "other")
-    await store.session_create("a1", app, None, "r", T0, T0 + HOUR)
-    await store.session_create("a2", app, None, "r", T0, T0 + HOUR)
-    await store.session_create("o1", other, None, "r", T0, T0 + HOUR)
+    await store.session_create("a1", app, None, "r", T0, T0 + HOUR, 1000)
+    await store.session_create("a2", app, None, "r", T0, T0 + HOUR, 1000)
+    await store.session_create("o1", other, None, "r", T0, T0 + HOUR, 1000)
     await store.user_set_password(1, "app", "new-hash", False, T0 + 1)
     for sid, live in (("a1", False), ("a2", False), ("o1", True)):
         session = await store.session_get(sid)
@@ -95,10 +95,24 @@ async def test_a_new_password_ends_every_session_of_its_user(store: Store) -> No
 
 async def test_a_new_login_forgets_the_users_old_ended_sessions(store: Store) -> None:
     app = await _user(store)
-    await store.session_create("old", app, None, "r", T0, T0 + HOUR)
-    await store.session_create("new", app, None, "r", T0 + 2 * HOUR, T0 + 3 * HOUR)
+    await store.session_create("old", app, None, "r", T0, T0 + HOUR, 1000)
+    await store.session_create("new", app, None, "r", T0 + 2 * HOUR, T0 + 3 * HOUR, 1000)
     assert await store.session_get("old") is None
     assert await store.session_get("new") is not None
+
+
+async def test_a_login_keeps_only_the_users_newest_sessions(store: Store) -> None:
+    app = await _user(store)
+    other = await _user(store, "other")
+    await store.session_create("o", other, None, "r", T0, T0 + HOUR, 2)
+    for n in range(4):
+        await store.session_create(f"s{n}", app, None, "r", T0 + n, T0 + HOUR, 2)
+    kept = [sid for sid in ("s0", "s1", "s2", "s3", "o") if await store.session_get(sid)]
+    assert kept == ["s2", "s3", "o"]
+    await store.session_revoke("s2", T0 + 10)
+    await store.session_create("s4", app, None, "r", T0 + 11, T0 + HOUR, 3)
+    kept = [sid for sid in ("s2", "s3", "s4") if await store.session_get(sid)]
+    assert kept == ["s3", "s4"]  # the revoked one went
 
 
 async def test_api_tokens(store: Store) -> None:
@@ -122,8 +136,8 @@ async def test_api_tokens(store: Store) -> None:
 
     # Revoking a token ends the sessions opened with it, and only the
     # owner's environment and login name it.
-    await store.session_create("t1", app, i_token, "r", T0, T0 + HOUR)
-    await store.session_create("p1", app, None, "r", T0, T0 + HOUR)
+    await store.session_create("t1", app, i_token, "r", T0, T0 + HOUR, 1000)
+    await store.session_create("p1", app, None, "r", T0, T0 + HOUR, 1000)
     assert not await store.api_token_delete(1, "other", i_token)
     assert await store.api_token_delete(1, "app", i_token)
     assert await store.session_get("t1") is None
@@ -136,7 +150,7 @@ async def test_deleting_a_user_takes_its_tokens_and_sessions(store: Store) -> No
     await store.user_set_role(1, "boss", Role.ADMIN)
     app = await _user(store)
     await store.api_token_create(app, "t", "h", T0)
-    await store.session_create("s", app, None, "r", T0, T0 + HOUR)
+    await store.session_create("s", app, None, "r", T0, T0 + HOUR, 1000)
     assert await store.user_delete(1, "app")
     assert await store.session_get("s") is None
     assert await store.api_token_find("h", T0) is None

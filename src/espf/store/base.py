@@ -284,8 +284,10 @@ class Store(Protocol):
         refresh_hash: str,
         now: int,
         expires_at: int,
+        keep: int,
     ) -> None:
-        """Also forgets the user's sessions that ended a while ago."""
+        """Also forgets the user's ended sessions, and all but its newest
+        ``keep`` (this one included)."""
 
     async def session_get(self, session_id: str) -> StoredSession | None: ...
 

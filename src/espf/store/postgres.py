@@ -793,6 +793,7 @@ class PostgresStore:
         refresh_hash: str,
         now: int,
         expires_at: int,
+        keep: int,
     ) -> None:
         params = {
             "session_id": session_id,
@@ -801,6 +802,7 @@ class PostgresStore:
             "refresh_hash": refresh_hash,
             "now": now,
             "expires_at": expires_at,
+            "keep": keep,
         }
 
         async def insert(conn: Conn) -> None:

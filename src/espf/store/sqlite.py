@@ -762,6 +762,7 @@ class SqliteStore:
         refresh_hash: str,
         now: int,
         expires_at: int,
+        keep: int,
     ) -> None:
         params = {
             "session_id": session_id,
@@ -770,6 +771,7 @@ class SqliteStore:
             "refresh_hash": refresh_hash,
             "now": now,
             "expires_at": expires_at,
+            "keep": keep,
         }
 
         def insert(conn: sqlite3.Connection) -> None:

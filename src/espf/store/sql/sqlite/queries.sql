@@ -735,11 +735,15 @@ SELECT key FROM server_keys WHERE purpose = :purpose;
 INSERT INTO sessions (session_id, i_user, i_api_token, refresh_hash, created_at, expires_at)
 VALUES (:session_id, :i_user, :i_api_token, :refresh_hash, :now, :expires_at);
 
--- Sessions of a user that ended long enough ago go when it logs in again:
--- the table holds about one row per live session.
+-- When a user logs in, its ended sessions go, and so do all but its newest
+-- :keep ones: an Application that logs in for every call (a PHP client
+-- without session storage) would otherwise fill the table.
 -- name: sessions_prune_for_user
 DELETE FROM sessions
-WHERE i_user = :i_user AND (expires_at < :now OR revoked_at < :now - 86400000);
+WHERE i_user = :i_user
+  AND (expires_at < :now OR revoked_at IS NOT NULL
+       OR session_id NOT IN (SELECT session_id FROM sessions WHERE i_user = :i_user
+                             ORDER BY created_at DESC, session_id LIMIT :keep - 1));
 
 -- name: session_get
 SELECT s.session_id, u.i_user, u.i_env, u.login, u.password_hash, u.role, u.weak_password,
