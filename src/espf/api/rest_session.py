@@ -48,12 +48,22 @@ def fault_of(error: EspfError) -> Response:
     return fault(f"Server.Session.{error.code}", error.message, error.http_status)
 
 
-def _text(params: dict[str, Any], name: str, required: bool = True) -> str | None:
+def _optional_text(params: dict[str, Any], name: str) -> str | None:
     value = params.get(name)
-    if value is None and not required:
+    if value is None:
         return None
     if not isinstance(value, str) or not value or len(value) > MAX_FIELD:
-        raise BadRequest(f"params.{name} must be a non-empty string", code="invalid_field")
+        raise BadRequest(
+            f"params.{name} must be a non-empty string of at most {MAX_FIELD} characters",
+            code="invalid_field",
+        )
+    return value
+
+
+def _text(params: dict[str, Any], name: str) -> str:
+    value = _optional_text(params, name)
+    if value is None:
+        raise BadRequest(f"params.{name} is required", code="missing_field")
     return value
 
 
@@ -76,9 +86,8 @@ def rest_session_routes(
     async def login(request: Request) -> dict[str, Any]:
         params = await params_of(request)
         login = _text(params, "login")
-        assert login is not None
-        password = _text(params, "password", required=False)
-        token = _text(params, "token", required=False)
+        password = _optional_text(params, "password")
+        token = _optional_text(params, "token")
         if (password is None) == (token is None):
             raise BadRequest(
                 "send params.login with params.password or params.token", code="missing_field"
@@ -94,12 +103,11 @@ def rest_session_routes(
 
     async def refresh(request: Request) -> dict[str, Any]:
         refresh_token = _text(await params_of(request), "refresh_token")
-        assert refresh_token is not None
         return (await sessions.refresh(refresh_token)).as_json()
 
     def access_token_of(request: Request, params: dict[str, Any]) -> str:
         # The libraries send it in params; the Authorization header will do too.
-        token = _text(params, "access_token", required=False) or bearer_token(request)
+        token = _optional_text(params, "access_token") or bearer_token(request)
         if token is None:
             raise BadRequest("send params.access_token", code="missing_field")
         return token
