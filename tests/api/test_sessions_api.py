@@ -262,3 +262,24 @@ def test_a_role_change_applies_to_live_sessions_at_once(api: Api) -> None:
     assert demoted.status_code == 403
     api.ok("user/delete", {"login": "ops"})
     assert create_event(api, token).status_code == 401
+
+
+def test_api_tokens_over_http(api: Api) -> None:
+    made = api.ok("user/token_create", {"login": PRODUCER3[0], "name": "billing sync"})
+    assert made["token"].startswith("espf_") and made["last_used"] is None
+    client = php_client(api, PRODUCER3[0], token=made["token"])
+    client.post("/event/create", EVENT)
+    (listed,) = api.ok("user/token_list", {"login": PRODUCER3[0]})["tokens"]
+    assert listed["i_api_token"] == made["i_api_token"] and listed["last_used"] is not None
+    assert "token" not in listed
+    assert api.ok("user/token_list", {"login": "nobody"})["tokens"] == []
+    # Another environment's user does not exist here; a producer may not.
+    api.error("user/token_create", {"login": "admin4", "name": "x"}, 404, "unknown_user")
+    api.error("user/token_list", {}, 403, user=PRODUCER3)
+    api.error("user/token_revoke", {"login": ADMIN3[0], "i_api_token": made["i_api_token"]}, 404)
+    revoked = api.ok(
+        "user/token_revoke", {"login": PRODUCER3[0], "i_api_token": made["i_api_token"]}
+    )
+    assert revoked == {"i_api_token": made["i_api_token"], "revoked": True}
+    assert create_event(api, client.session["access_token"]).status_code == 401
+    assert api.ok("user/token_list", {})["tokens"] == []

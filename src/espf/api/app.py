@@ -28,6 +28,7 @@ from espf.api.handlers import handler_endpoints
 from espf.api.responses import JSONResponse, error_response
 from espf.api.rest_session import rest_session_routes, unknown_rest_path
 from espf.api.subscriptions import subscription_endpoints
+from espf.api.tokens import token_endpoints
 from espf.api.users import user_endpoints
 from espf.errors import BadRequest, EspfError, NotFound, Unavailable
 from espf.metrics import Metrics
@@ -91,6 +92,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
         **subscription_endpoints(ctx),
         **event_type_endpoints(ctx),
         **user_endpoints(ctx),
+        **token_endpoints(ctx),
     }
     routes = [
         *(

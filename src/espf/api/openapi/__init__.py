@@ -13,7 +13,15 @@ from functools import cache
 from typing import Any
 
 from espf import __version__
-from espf.api.openapi import accounts, event_types, events, handlers, operations, users
+from espf.api.openapi import (
+    accounts,
+    event_types,
+    events,
+    handlers,
+    operations,
+    tokens,
+    users,
+)
 from espf.api.openapi.components import SCHEMAS
 
 DESCRIPTION = """\
@@ -45,7 +53,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "events", "description": "The queue: create, read, list and steer events"},
             {"name": "handlers", "description": "Where events are delivered, and which ones"},
             {"name": "event types", "description": "Standard and custom (Custom/...) types"},
-            {"name": "users", "description": "API users and their roles"},
+            {"name": "users", "description": "API users, their roles, passwords and API tokens"},
             {"name": "accounts", "description": "Provisioning status reported by the Application"},
             {"name": "operations", "description": "Health, metrics and docs"},
         ],
@@ -55,6 +63,7 @@ def openapi_document() -> dict[str, Any]:
             **handlers.PATHS,
             **event_types.PATHS,
             **users.PATHS,
+            **tokens.PATHS,
             **accounts.PATHS,
             **operations.PATHS,
         },
@@ -74,6 +83,6 @@ def openapi_document() -> dict[str, Any]:
                     ),
                 },
             },
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **tokens.SCHEMAS},
         },
     }
