@@ -6,8 +6,13 @@ users, event types, handlers, subscriptions, events, deliveries, attempts,
 the state history, the idempotency keys still in their window, retired
 event type ids and the accounts' provisioning status.
 The ``nodes`` table is not: it lists running dispatchers, and the target has
-none yet. A delivery that was in flight in the source keeps its old node id,
-which no live node has, so the first dispatcher on the target resends it
+none yet. Nor are login sessions and the key that signs their tokens
+(``sessions``, ``server_keys``): Applications that log in through
+``/rest/Session/`` get a 401 from the target and log in again; API tokens
+are copied, so that login keeps working.
+
+A delivery that was in flight in the source keeps its old node id, which no
+live node has, so the first dispatcher on the target resends it
 (at-least-once, the same ``i_event``), as after a crash.
 
 Tables go in an order that satisfies their foreign keys, each in pages by key,
@@ -27,6 +32,7 @@ from espf.store import Store
 COPIED_TABLES = (
     "environments",
     "api_users",
+    "api_tokens",
     "event_types",
     "handlers",
     "subscriptions",

@@ -34,7 +34,8 @@ def test_get_answers_the_event_with_its_history(api: Api) -> None:
 def test_get_errors(api: Api) -> None:
     api.error("event/get", {}, 400, "missing_field")
     api.error("event/get", {"i_event": "1"}, 400, "invalid_field")
-    api.error("event/get", {"i_event": 2**64}, 400, "invalid_field")
+    api.error("event/get", {"i_event": 2**64}, 400, "number_out_of_range")
+    api.error("event/get", {"i_event": 2**63}, 400, "invalid_field")
     api.error("event/get", {"i_event": 1, "x": 1}, 400, "unknown_field")
     api.error("event/get", {"i_event": 999_999}, 404, "unknown_event")
     api.error("event/get", {"i_event": 1}, 401, "missing_credentials", user=None)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from tests.api.conftest import ADMIN3, ADMIN4, PRODUCER3, Api
 
 
@@ -65,3 +69,49 @@ def test_producers_may_not_manage_users(api: Api) -> None:
     for method in ("user/create", "user/list", "user/delete", "user/set_role"):
         api.error(method, {"login": "x"}, 403, "admin_required", PRODUCER3)
     assert ADMIN3
+
+
+# -- weak passwords, allowed explicitly ----------------------------------------------
+SEED_AUTHORIZATION = "Basic dXNlcm5hbWU6c2VjcmV0"  # the seed request's: username:secret
+
+
+def test_the_seeds_credential_with_the_explicit_opt_in(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused = api.error("user/create", {"login": "username", "password": "secret"}, 400)
+    assert refused["error"] == "weak_password" and "allow_weak_password" in refused["message"]
+    with caplog.at_level(logging.WARNING, logger="espf.users"):
+        created = api.ok(
+            "user/create",
+            {"login": "username", "password": "secret", "allow_weak_password": True},
+        )
+    assert created["weak_password"] is True and created["role"] == "producer"
+    assert "'username'" in caplog.text and "allowed explicitly" in caplog.text
+    listed = {u["login"]: u["weak_password"] for u in api.ok("user/list")["users"]}
+    assert listed["username"] is True and listed["admin3"] is False
+
+    # The seed's request, literally.
+    response = api.client.post(
+        "/espf/v1/event/create",
+        content=b'{"event_type": "Custom/NextMonth", "variables": {"i_account": 541}, '
+        b'"start_time": "2021-03-01 00:00:00"}',
+        headers={"Authorization": SEED_AUTHORIZATION, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert list(response.json()) == ["i_event"] and response.json()["i_event"] > 0
+
+
+def test_set_password(api: Api) -> None:
+    api.error("user/set_password", {"login": "producer3", "password": "short"}, 400)
+    weak = api.ok(
+        "user/set_password",
+        {"login": "producer3", "password": "short", "allow_weak_password": True},
+    )
+    assert weak["weak_password"] is True
+    api.error("event/list", {}, 401, user=PRODUCER3)  # the old password is gone
+    api.ok("event/list", {}, ("producer3", "short"))
+    strong = api.ok("user/set_password", {"login": "producer3", "password": "long-enough-now"})
+    assert strong["weak_password"] is False
+    api.error("user/set_password", {"login": "admin4", "password": "long-enough"}, 404)
+    producer = ("producer3", "long-enough-now")
+    api.error("user/set_password", {"login": "producer3", "password": "x"}, 403, user=producer)

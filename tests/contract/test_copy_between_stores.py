@@ -26,7 +26,9 @@ async def filled_source(path: Path) -> Store:
     await source.ensure_builtin_event_types(T0)
     await source.env_create(1, "default", T0)
     await source.env_create(7, "seventh", T0)
-    await source.user_create(7, "producer", "hash", Role.PRODUCER, T0)
+    producer = await source.user_create(7, "producer", "hash", Role.PRODUCER, T0)
+    await source.user_create(7, "username", "hash", Role.PRODUCER, T0, weak_password=True)
+    await source.api_token_create(producer.i_user, "billing", "token-hash", T0)
     custom = await source.event_type_create_custom("Custom/NextMonth", T0)
     handler = await source.handler_create(1, "EventSender", SENDER, T0)
     on = await source.handler_create(1, "Other", dataclasses.replace(SENDER, enabled=True), T0)
@@ -72,7 +74,12 @@ async def test_copy_keeps_everything_and_ids_continue(database_url: str, tmp_pat
         later = await target.event_insert(NewEvent(1, 10001, "{}", T0), T0)
         assert later == 14
         user = await target.user_create(1, "another", "hash", Role.ADMIN, T0)
-        assert user.i_user == 2
+        assert user.i_user == 3
+        weak = await target.user_get_by_login("username")
+        assert weak is not None and weak.weak_password
+        found = await target.api_token_find("token-hash", T0)
+        assert found is not None and found[1].login == "producer"
+        assert await target.api_token_create(user.i_user, "next", "other-hash", T0) == 2
 
         with pytest.raises(Conflict, match="not empty"):
             await copy_database(source, target, now_ms=T0, node_ttl_ms=15_000)

@@ -6,15 +6,19 @@ from __future__ import annotations
 import base64
 import re
 import socket
+import subprocess
 import time
 from email.utils import parsedate_to_datetime
 
 import pytest
 
-from tests.e2e.espf_process import EspfProcess, utc_text
+from tests.e2e.espf_process import BIN, EspfProcess, basic_auth, utc_text
 from tests.e2e.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
+
+# The seed request's header, literally: username:secret.
+SEED_AUTHORIZATION = "Basic dXNlcm5hbWU6c2VjcmV0"
 
 # IMF-fixdate (RFC 9110), the HTTP-date form senders must generate.
 HTTP_DATE = re.compile(
@@ -38,7 +42,23 @@ def test_scheduled_custom_event_reaches_the_application_at_its_start_time(
         "handler", "subscribe", "3", "EventSender", "Custom/NextMonth", program="evctl"
     )
     assert subscribed == "Handler EventSender is subscribed to Custom/NextMonth\n"
-    espf.cli("user", "create", "3", "username", "--password", "secret-password")
+    # The seed's own credential, username:secret, is below the length rule:
+    # refused by default, provisioned with the explicit opt-in.
+    refused = subprocess.run(
+        [str(BIN / "espf"), "user", "create", "3", "username", "--password", "secret"],
+        env=espf.env,
+        cwd=espf.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "--allow-weak-password" in refused.stderr
+    created = espf.cli(
+        "user", "create", "3", "username", "--password", "secret", "--allow-weak-password"
+    )
+    assert "weak password" in created
+    assert re.search(r"3\s+username\s+producer\s+weak", espf.cli("user", "list", "3"))
+    assert basic_auth("username", "secret") == SEED_AUTHORIZATION
 
     # Step 4: the Application schedules the event. start_time has whole
     # seconds, so it lies 1 to 2 seconds ahead.
@@ -50,7 +70,7 @@ def test_scheduled_custom_event_reaches_the_application_at_its_start_time(
             "start_time": utc_text(start_s),
         },
         login="username",
-        password="secret-password",
+        password="secret",
     )
 
     [request] = receiver.wait_for(1, timeout=10)

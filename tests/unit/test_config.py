@@ -130,3 +130,21 @@ def test_replace_validates_too() -> None:
     assert settings.replace(port=9000).port == 9000
     with pytest.raises(ConfigError, match="port"):
         settings.replace(port=0)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("1", True), ("no", False)])
+def test_yes_no_settings(raw: str, expected: bool) -> None:
+    settings = load_settings(environ={"ESPF_ADMIN_ALLOW_WEAK_PASSWORD": raw})
+    assert settings.admin_allow_weak_password is expected
+
+
+def test_a_yes_no_setting_says_what_it_takes() -> None:
+    with pytest.raises(ConfigError, match=r"ADMIN_ALLOW_WEAK_PASSWORD.*true or false"):
+        load_settings(environ={"ESPF_ADMIN_ALLOW_WEAK_PASSWORD": "perhaps"})
+
+
+def test_session_settings() -> None:
+    settings = load_settings(environ={"ESPF_SESSION_ACCESS_TTL_S": "60"})
+    assert settings.session_access_ttl_s == 60
+    with pytest.raises(ConfigError, match="session_ttl_s"):
+        load_settings(environ={"ESPF_SESSION_TTL_S": "0"})

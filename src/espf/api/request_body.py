@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 
 from espf.errors import BadRequest, PayloadTooLarge
+from espf.json_text import loads_exact
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -36,9 +36,4 @@ async def read_body(request: Request, limit: int) -> bytes:
 def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise BadRequest("the request body is empty; send a JSON object", code="malformed_json")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(
-            f"the request body is not valid JSON: {exc}", code="malformed_json"
-        ) from None
+    return loads_exact(body)

@@ -17,7 +17,11 @@ def type_() -> None:
 @click.argument("name")
 @click.pass_context
 def type_create(ctx: click.Context, name: str) -> None:
-    """Create a custom type; its name must start with Custom/."""
+    """Create a custom type; its name must start with Custom/.
+
+    \b
+    Example: espf type create Custom/NextMonth
+    """
     created = with_service(ctx, lambda s: s.type_create(name))
     click.echo(f"Created event type #{created.i_event_type} {created.name}")
 
@@ -25,6 +29,11 @@ def type_create(ctx: click.Context, name: str) -> None:
 @type_.command("list")
 @click.pass_context
 def type_list(ctx: click.Context) -> None:
+    """List the built-in and custom event types with their ids.
+
+    \b
+    Example: espf type list
+    """
     types = with_service(ctx, lambda s: s.type_list())
     click.echo(
         table(
@@ -38,6 +47,10 @@ def type_list(ctx: click.Context) -> None:
 @click.argument("name")
 @click.pass_context
 def type_delete(ctx: click.Context, name: str) -> None:
-    """Delete a custom type that no subscription and no event uses."""
+    """Delete a custom type that no subscription and no event uses.
+
+    \b
+    Example: espf type delete Custom/NextMonth
+    """
     deleted = with_service(ctx, lambda s: s.type_delete(name))
     click.echo(f"Deleted event type #{deleted.i_event_type} {deleted.name}")

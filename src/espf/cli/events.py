@@ -9,8 +9,9 @@ from espf.cli.common import with_service
 from espf.cli.output import event_detail, table
 from espf.clock import format_ms
 from espf.domain import DeliveryState, EventFilter, EventState, ReplayFilter
-from espf.errors import BadRequest
+from espf.errors import BadRequest, NotFound
 from espf.event_request import parse_event_request
+from espf.json_text import loads_exact
 from espf.service import EventDetail, Service, parse_variable_filter
 from espf.timeparse import parse_start_time
 
@@ -29,11 +30,13 @@ def event() -> None:
 def event_create(
     ctx: click.Context, i_env: int, event_type: str, variables: str, start_time: str | None
 ) -> None:
+    """Put an event into the queue, as the API's event/create does.
+
+    \b
+    Example: espf event create 1 Custom/NextMonth --variables '{"i_account": 541}'
+    """
     try:
-        parsed = orjson.loads(variables)
-    except orjson.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--variables") from None
-    try:
+        parsed = loads_exact(variables.encode(), "--variables")
         request = parse_event_request(
             {"event_type": event_type, "variables": parsed, "start_time": start_time}
         )
@@ -42,7 +45,11 @@ def event_create(
 
     async def create(service: Service) -> int:
         if not await service.env_exists(i_env):
-            raise BadRequest(f"environment {i_env} does not exist")
+            raise NotFound(
+                f"environment {i_env} does not exist; create it with "
+                f"'espf env create --i-env {i_env} NAME'",
+                code="unknown_environment",
+            )
         return await service.event_create_parsed(i_env, request)
 
     click.echo(f"Created event #{with_service(ctx, create)}")
@@ -69,6 +76,11 @@ def event_list(
     created_from: str | None,
     created_to: str | None,
 ) -> None:
+    """List events, newest first, with filters.
+
+    \b
+    Example: espf event list --i-env 1 --variable i_account=541 --limit 10
+    """
     try:
         event_filter = EventFilter(
             i_env=i_env,
@@ -105,7 +117,11 @@ def event_list(
 @click.argument("i_event", type=int)
 @click.pass_context
 def event_show(ctx: click.Context, i_event: int) -> None:
-    """An event, its deliveries and every attempt."""
+    """An event, its deliveries and every attempt.
+
+    \b
+    Example: espf event show 1
+    """
     click.echo(event_detail(with_service(ctx, lambda s: s.event_get(i_event, None))))
 
 
@@ -114,7 +130,11 @@ def event_show(ctx: click.Context, i_event: int) -> None:
 @click.option("--reason", default="", help="why, for the state log")
 @click.pass_context
 def event_cancel(ctx: click.Context, i_event: int, reason: str) -> None:
-    """Cancel a scheduled event, or its deliveries that have not gone out."""
+    """Cancel a scheduled event, or its deliveries that have not gone out.
+
+    \b
+    Example: espf event cancel 1 --reason 'account closed'
+    """
 
     async def cancel(service: Service) -> EventDetail:
         found = await service.event_get(i_event, None)
@@ -128,7 +148,11 @@ def event_cancel(ctx: click.Context, i_event: int, reason: str) -> None:
 @click.argument("start_time")
 @click.pass_context
 def event_reschedule(ctx: click.Context, i_event: int, start_time: str) -> None:
-    """Give a not yet delivered event a new start_time (UTC)."""
+    """Give a not yet delivered event a new start_time (UTC).
+
+    \b
+    Example: espf event reschedule 1 '2021-04-01 00:00:00'
+    """
 
     async def reschedule(service: Service) -> EventDetail:
         found = await service.event_get(i_event, None)
@@ -141,7 +165,11 @@ def event_reschedule(ctx: click.Context, i_event: int, start_time: str) -> None:
 @click.argument("i_delivery", type=int)
 @click.pass_context
 def event_retry(ctx: click.Context, i_delivery: int) -> None:
-    """Send one delivery (see 'event show') again now, with a fresh retry budget."""
+    """Send one delivery (see 'event show') again now, with a fresh retry budget.
+
+    \b
+    Example: espf event retry 7
+    """
     delivery = with_service(ctx, lambda s: s.delivery_retry(i_delivery, None))
     click.echo(f"Delivery {i_delivery} of event {delivery.i_event} is {delivery.state.value}")
 
@@ -175,7 +203,11 @@ def event_replay(
     dry_run: bool,
     yes: bool,
 ) -> None:
-    """Send finished deliveries again, chosen by filter."""
+    """Send finished deliveries again, chosen by filter.
+
+    \b
+    Example: espf event replay 1 --handler EventSender --state failed --dry-run
+    """
     try:
         replay = ReplayFilter(
             i_env=i_env,

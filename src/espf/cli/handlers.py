@@ -128,7 +128,11 @@ def _handler_settings(**values: Any) -> HandlerSettings:
 @_handler_options(creating=True)
 @click.pass_context
 def handler_create(ctx: click.Context, /, i_env: int, name: str, **values: Any) -> None:
-    """Create an EventSender handler."""
+    """Create an EventSender handler.
+
+    \b
+    Example: espf handler create 1 EventSender --url https://app.example.com/espf --auth none
+    """
     created = with_service(
         ctx, lambda s: s.handler_create(i_env, name, _handler_settings(**values))
     )
@@ -142,7 +146,11 @@ def handler_create(ctx: click.Context, /, i_env: int, name: str, **values: Any) 
 @_handler_options(creating=False)
 @click.pass_context
 def handler_set(ctx: click.Context, /, i_env: int, name: str, **values: Any) -> None:
-    """Change a handler's settings."""
+    """Change a handler's settings.
+
+    \b
+    Example: espf handler set 1 EventSender --timeout 30 --retry-max-attempts 10
+    """
     changes = _handler_settings(**values)
     if changes == HandlerSettings():
         raise click.UsageError("nothing to change: give at least one option, e.g. --url")
@@ -155,6 +163,11 @@ def handler_set(ctx: click.Context, /, i_env: int, name: str, **values: Any) -> 
 @click.argument("name")
 @click.pass_context
 def handler_enable(ctx: click.Context, i_env: int, name: str) -> None:
+    """Enable a handler: the deliveries it held go out.
+
+    \b
+    Example: espf handler enable 1 EventSender
+    """
     with_service(ctx, lambda s: s.handler_set_enabled(i_env, name, True))
     click.echo(f"Handler {name} is enabled")
 
@@ -164,6 +177,11 @@ def handler_enable(ctx: click.Context, i_env: int, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def handler_disable(ctx: click.Context, i_env: int, name: str) -> None:
+    """Disable a handler: its deliveries are held, not dropped.
+
+    \b
+    Example: espf handler disable 1 EventSender
+    """
     with_service(ctx, lambda s: s.handler_set_enabled(i_env, name, False))
     click.echo(f"Handler {name} is disabled; its waiting deliveries are held until it is enabled")
 
@@ -173,8 +191,13 @@ def handler_disable(ctx: click.Context, i_env: int, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def handler_delete(ctx: click.Context, i_env: int, name: str) -> None:
-    """Delete a handler with nothing left to send, and its subscriptions;
-    the history of its deliveries stays."""
+    """Delete a handler with nothing left to send, and its subscriptions.
+
+    The history of its deliveries stays.
+
+    \b
+    Example: espf handler delete 1 OldSender
+    """
     deleted = with_service(ctx, lambda s: s.handler_delete(i_env, name))
     click.echo(
         f"Deleted handler {name} of environment {i_env}; its deliveries' history names it "
@@ -186,6 +209,11 @@ def handler_delete(ctx: click.Context, i_env: int, name: str) -> None:
 @click.argument("i_env", type=int, required=False)
 @click.pass_context
 def handler_list(ctx: click.Context, i_env: int | None) -> None:
+    """List handlers, of one environment if given.
+
+    \b
+    Example: espf handler list 1
+    """
     click.echo(handler_table(with_service(ctx, lambda s: s.handler_list(i_env))))
 
 
@@ -195,6 +223,11 @@ def handler_list(ctx: click.Context, i_env: int | None) -> None:
 @click.argument("event_type")
 @click.pass_context
 def handler_subscribe(ctx: click.Context, i_env: int, name: str, event_type: str) -> None:
+    """Subscribe a handler to an event type.
+
+    \b
+    Example: espf handler subscribe 1 EventSender Custom/NextMonth
+    """
     subscribed = with_service(ctx, lambda s: s.subscribe(i_env, name, event_type))
     click.echo(f"Handler {name} is subscribed to {subscribed.name}")
 
@@ -205,6 +238,11 @@ def handler_subscribe(ctx: click.Context, i_env: int, name: str, event_type: str
 @click.argument("event_type")
 @click.pass_context
 def handler_unsubscribe(ctx: click.Context, i_env: int, name: str, event_type: str) -> None:
+    """Unsubscribe a handler from an event type.
+
+    \b
+    Example: espf handler unsubscribe 1 EventSender Custom/NextMonth
+    """
     removed = with_service(ctx, lambda s: s.unsubscribe(i_env, name, event_type))
     click.echo(f"Handler {name} is unsubscribed from {removed.name}")
 
@@ -214,7 +252,11 @@ def handler_unsubscribe(ctx: click.Context, i_env: int, name: str, event_type: s
 @click.argument("name")
 @click.pass_context
 def handler_sub(ctx: click.Context, i_env: int, name: str) -> None:
-    """Subscribe a handler to every event type."""
+    """Subscribe a handler to every event type.
+
+    \b
+    Example: espf handler sub 1 EventSender
+    """
     added = with_service(ctx, lambda s: s.subscribe_all(i_env, name))
     click.echo(f"Handler {name} is subscribed to all event types ({added} new)")
 
@@ -224,6 +266,11 @@ def handler_sub(ctx: click.Context, i_env: int, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def handler_subscriptions(ctx: click.Context, i_env: int, name: str) -> None:
+    """List the event types a handler delivers.
+
+    \b
+    Example: espf handler subscriptions 1 EventSender
+    """
     for type_name in with_service(ctx, lambda s: s.subscriptions(i_env, name)):
         click.echo(type_name)
 
@@ -234,7 +281,11 @@ def handler_subscriptions(ctx: click.Context, i_env: int, name: str) -> None:
 @click.option("--reason", default="", help="why, for the state log")
 @click.pass_context
 def handler_pause(ctx: click.Context, i_env: int, name: str, reason: str) -> None:
-    """Hold the handler's deliveries until it is resumed; none is dropped."""
+    """Hold the handler's deliveries until it is resumed; none is dropped.
+
+    \b
+    Example: espf handler pause 1 EventSender --reason 'Application upgrade'
+    """
     with_service(ctx, lambda s: s.handler_pause(i_env, name, reason))
     click.echo(f"Handler {name} is paused; its deliveries wait until 'handler resume'")
 
@@ -244,7 +295,11 @@ def handler_pause(ctx: click.Context, i_env: int, name: str, reason: str) -> Non
 @click.argument("name")
 @click.pass_context
 def handler_resume(ctx: click.Context, i_env: int, name: str) -> None:
-    """Send the deliveries a paused handler was holding."""
+    """Send the deliveries a paused handler was holding.
+
+    \b
+    Example: espf handler resume 1 EventSender
+    """
     with_service(ctx, lambda s: s.handler_resume(i_env, name))
     click.echo(f"Handler {name} is resumed")
 
@@ -254,7 +309,11 @@ def handler_resume(ctx: click.Context, i_env: int, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def handler_show(ctx: click.Context, i_env: int, name: str) -> None:
-    """Every setting of a handler (secrets masked), and its state."""
+    """Every setting of a handler (secrets masked), and its state.
+
+    \b
+    Example: espf handler show 1 EventSender
+    """
     click.echo(handler_detail(with_service(ctx, lambda s: s.handler_get(i_env, name))))
 
 
@@ -263,7 +322,11 @@ def handler_show(ctx: click.Context, i_env: int, name: str) -> None:
 @click.argument("name", required=False)
 @click.pass_context
 def handler_blocked(ctx: click.Context, i_env: int, name: str | None) -> None:
-    """Ordered handlers: which keys are blocked, and by which delivery."""
+    """Ordered handlers: which keys are blocked, and by which delivery.
+
+    \b
+    Example: espf handler blocked 1 EventSender
+    """
     keys = with_service(ctx, lambda s: s.blocked_keys(i_env, name))
     if not keys:
         click.echo("No key is blocked")
@@ -299,7 +362,11 @@ def handler_blocked(ctx: click.Context, i_env: int, name: str | None) -> None:
 
 @click.command()
 def secret() -> None:
-    """Print a new signing secret for signature auth (Standard Webhooks)."""
+    """Print a new signing secret for signature auth (Standard Webhooks).
+
+    \b
+    Example: espf secret
+    """
     from espf.signing import generate_signing_secret
 
     click.echo(generate_signing_secret())

@@ -14,6 +14,7 @@ from espf.cli.event_types import type_
 from espf.cli.events import event
 from espf.cli.handlers import handler, secret
 from espf.cli.server import api, config, copy_command, dispatcher, migrate, serve
+from espf.cli.user_auth import register_user_auth_commands
 from espf.cli.users import env, user
 from espf.config import ConfigError, load_settings
 
@@ -61,3 +62,6 @@ for command in (
     secret,
 ):
     main.add_command(command)
+
+# ``user set-password`` and ``user token ...`` join the user group.
+register_user_auth_commands(user)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from espf.clock import format_ms
+from espf.clock import format_ms, ms_to_datetime
 from espf.domain import Handler
 from espf.service import EventDetail
 
@@ -86,7 +86,7 @@ def event_detail(detail: EventDetail) -> str:
         lines.append("  history:")
         for t in detail.transitions:
             who = f"delivery #{t.i_delivery}" if t.i_delivery is not None else "event"
-            lines.append(f"    {format_ms(t.at)} UTC  {who} -> {t.state}: {t.reason}")
+            lines.append(f"    {fixed_width_time(t.at)} UTC  {who} -> {t.state}: {t.reason}")
     return "\n".join(lines)
 
 
@@ -131,3 +131,9 @@ def _retry_text(handler: Handler) -> str:
     if r.max_age_s is not None:
         parts.append(f"for at most {r.max_age_s:g} s")
     return ", ".join(parts) if parts else "service default"
+
+
+def fixed_width_time(ms: int) -> str:
+    """Always with milliseconds, so that a column of times stays aligned
+    (format_ms leaves out '.000')."""
+    return ms_to_datetime(ms).strftime("%Y-%m-%d %H:%M:%S") + f".{ms % 1000:03d}"

@@ -48,7 +48,11 @@ _log_format = click.option(
 @_log_format
 @click.pass_context
 def serve(ctx: click.Context, /, **options: Any) -> None:
-    """Run the API and the dispatcher in one process."""
+    """Run the API and the dispatcher in one process.
+
+    \b
+    Example: ESPF_ADMIN_LOGIN=app ESPF_ADMIN_PASSWORD=change-me-please espf serve --port 8080
+    """
     _serve(ctx, api=True, dispatch=True, **options)
 
 
@@ -57,7 +61,11 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
 @_log_format
 @click.pass_context
 def api(ctx: click.Context, /, **options: Any) -> None:
-    """Run the API only."""
+    """Run the API only.
+
+    \b
+    Example: espf api --host 0.0.0.0 --port 8080
+    """
     _serve(ctx, api=True, dispatch=False, **options)
 
 
@@ -65,7 +73,11 @@ def api(ctx: click.Context, /, **options: Any) -> None:
 @_log_format
 @click.pass_context
 def dispatcher(ctx: click.Context, /, **options: Any) -> None:
-    """Run the dispatcher only."""
+    """Run the dispatcher only.
+
+    \b
+    Example: espf dispatcher --log-format json
+    """
     _serve(ctx, api=False, dispatch=True, **options)
 
 
@@ -77,7 +89,11 @@ def config() -> None:
 @config.command("show")
 @click.pass_context
 def config_show(ctx: click.Context) -> None:
-    """Print every setting as the service would use it, secrets masked."""
+    """Print every setting as the service would use it, secrets masked.
+
+    \b
+    Example: ESPF_PORT=9090 espf config show
+    """
     from espf.config import masked
 
     for name, value in masked(settings_of_context(ctx)).items():
@@ -87,7 +103,11 @@ def config_show(ctx: click.Context) -> None:
 @click.command()
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
-    """Apply the database migrations not yet applied."""
+    """Apply the database migrations not yet applied.
+
+    \b
+    Example: ESPF_DATABASE_URL=postgresql://espf@db/espf espf migrate
+    """
 
     settings = settings_of_context(ctx)
 
@@ -114,9 +134,15 @@ def migrate(ctx: click.Context) -> None:
 )
 @click.pass_context
 def copy_command(ctx: click.Context, source_url: str, target_url: str) -> None:
-    """Copy every environment, user, type, handler, subscription, event,
-    delivery and attempt, ids kept, into an empty database. Stop the service
-    on the source first; then start it on the target."""
+    """Copy a whole database into an empty one (SQLite to PostgreSQL).
+
+    Every environment, user, type, handler, subscription, event, delivery
+    and attempt, ids kept. Stop the service on the source first; then start
+    it on the target.
+
+    \b
+    Example: espf copy --from sqlite:///espf.db --to postgresql://espf@db/espf
+    """
     from espf.clock import SystemClock
     from espf.copy import copy_database, require_sqlite_file
 

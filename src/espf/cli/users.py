@@ -19,6 +19,11 @@ def env() -> None:
 @click.argument("name")
 @click.pass_context
 def env_create(ctx: click.Context, i_env: int | None, name: str) -> None:
+    """Create an environment (i_env); API users and handlers belong to one.
+
+    \b
+    Example: espf env create --i-env 3 production
+    """
     created = with_service(ctx, lambda s: s.env_create(name, i_env))
     click.echo(f"Created environment #{created.i_env} {created.name}")
 
@@ -26,6 +31,11 @@ def env_create(ctx: click.Context, i_env: int | None, name: str) -> None:
 @env.command("list")
 @click.pass_context
 def env_list(ctx: click.Context) -> None:
+    """List the environments.
+
+    \b
+    Example: espf env list
+    """
     envs = with_service(ctx, lambda s: s.env_list())
     click.echo(table(["i_env", "name"], [(e.i_env, e.name) for e in envs]))
 
@@ -38,22 +48,64 @@ def user() -> None:
 @user.command("create")
 @click.argument("i_env", type=int)
 @click.argument("login")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option(
-    "--role", type=click.Choice([r.value for r in Role]), default="admin", show_default=True
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="at least 8 characters; asked for (twice, not echoed) when not given",
+)
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default="producer",
+    show_default=True,
+    help="producer: create and read its own events; admin: everything in its environment",
+)
+@click.option(
+    "--allow-weak-password",
+    is_flag=True,
+    help="accept a password shorter than 8 characters (an existing Application's); logged",
 )
 @click.pass_context
-def user_create(ctx: click.Context, i_env: int, login: str, password: str, role: str) -> None:
-    created = with_service(ctx, lambda s: s.user_create(i_env, login, password, Role(role)))
-    click.echo(f"Created {created.role.value} user {created.login} in environment {created.i_env}")
+def user_create(
+    ctx: click.Context,
+    i_env: int,
+    login: str,
+    password: str,
+    role: str,
+    allow_weak_password: bool,
+) -> None:
+    """Create an API user (a producer unless --role admin).
+
+    \b
+    Example: espf user create 1 app --password change-me-please --role admin
+    """
+    created = with_service(
+        ctx, lambda s: s.user_create(i_env, login, password, Role(role), allow_weak_password)
+    )
+    weak = " (weak password, allowed explicitly)" if created.weak_password else ""
+    click.echo(
+        f"Created {created.role.value} user {created.login} in environment {created.i_env}{weak}"
+    )
 
 
 @user.command("list")
 @click.argument("i_env", type=int, required=False)
 @click.pass_context
 def user_list(ctx: click.Context, i_env: int | None) -> None:
+    """List API users (never a password), of one environment if given.
+
+    \b
+    Example: espf user list 1
+    """
     users = with_service(ctx, lambda s: s.user_list(i_env))
-    click.echo(table(["i_env", "login", "role"], [(u.i_env, u.login, u.role.value) for u in users]))
+    click.echo(
+        table(
+            ["i_env", "login", "role", "password"],
+            [(u.i_env, u.login, u.role.value, "weak" if u.weak_password else "") for u in users],
+        )
+    )
 
 
 @user.command("delete")
@@ -61,8 +113,13 @@ def user_list(ctx: click.Context, i_env: int | None) -> None:
 @click.argument("login")
 @click.pass_context
 def user_delete(ctx: click.Context, i_env: int, login: str) -> None:
-    """Delete an API user; the events it created stay. An environment keeps
-    its last administrator."""
+    """Delete an API user; the events it created stay.
+
+    An environment keeps its last administrator.
+
+    \b
+    Example: espf user delete 1 retired
+    """
     with_service(ctx, lambda s: s.user_delete(i_env, login))
     click.echo(f"Deleted user {login} of environment {i_env}")
 
@@ -73,6 +130,10 @@ def user_delete(ctx: click.Context, i_env: int, login: str) -> None:
 @click.argument("role", type=click.Choice([r.value for r in Role]))
 @click.pass_context
 def user_set_role(ctx: click.Context, i_env: int, login: str, role: str) -> None:
-    """Make a user an admin or a producer."""
+    """Make a user an admin or a producer.
+
+    \b
+    Example: espf user set-role 1 billing admin
+    """
     updated = with_service(ctx, lambda s: s.user_set_role(i_env, login, Role(role)))
     click.echo(f"User {updated.login} of environment {i_env} is now {updated.role.value}")

@@ -35,6 +35,7 @@ class ServiceCore:
     async def _require_env(self, i_env: int) -> None:
         if await self.store.env_get(i_env) is None:
             raise NotFound(
-                f"environment {i_env} does not exist; create it with 'espf env create'",
+                f"environment {i_env} does not exist; create it with "
+                f"'espf env create --i-env {i_env} NAME'",
                 code="unknown_environment",
             )

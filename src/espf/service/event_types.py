@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from espf.domain import EventType, EventTypeUsage
 from espf.errors import Conflict, NotFound
-from espf.names import normalize_custom_type_name, normalize_event_type_name
+from espf.names import CUSTOM_PREFIX, normalize_custom_type_name, normalize_event_type_name
 from espf.service.core import ServiceCore
 
 
@@ -44,12 +46,8 @@ class EventTypeOperations(ServiceCore):
             return known
         found = await self.store.event_type_get_by_name(name)
         if found is None:
-            hint = "" if name.startswith("Custom/") else " (custom types start with 'Custom/')"
-            raise NotFound(
-                f"event type {name!r} does not exist; create it with "
-                f"'espf type create {name}'{hint}",
-                code="unknown_event_type",
-            )
+            names = [t.name for t in await self.store.event_type_list()]
+            raise NotFound(unknown_type_message(name, names), code="unknown_event_type")
         # Types are never renamed, and deleted only when unused; a type another
         # process deletes is caught by the store (NotFound), which evicts it.
         self._types_by_name[name] = found
@@ -73,3 +71,28 @@ def type_in_use_message(name: str, usage: EventTypeUsage, i_env: int | None) -> 
     if not reasons:  # used a moment ago, gone now: a retry will succeed
         reasons.append("a subscription or event created meanwhile")
     return f"event type {name} is in use: {'; '.join(reasons)}"
+
+
+def unknown_type_message(name: str, known: Iterable[str]) -> str:
+    """What to say when an event type does not exist: a hint that works when
+    followed, whatever the mistake was (the case of a letter, a custom type
+    without its 'Custom/' prefix, or one that simply was never created)."""
+    lowered = name.lower()
+    same_but_case = sorted(k for k in known if k.lower() == lowered)
+    if same_but_case:
+        return (
+            f"event type {name!r} does not exist; names are case-sensitive: "
+            f"did you mean {same_but_case[0]!r}?"
+        )
+    if name.startswith(CUSTOM_PREFIX):
+        return f"event type {name!r} does not exist; create it with 'espf type create {name}'"
+    if lowered.startswith(CUSTOM_PREFIX.lower()):
+        fixed = CUSTOM_PREFIX + name[len(CUSTOM_PREFIX) :]
+        return (
+            f"event type {name!r} does not exist; custom types start with {CUSTOM_PREFIX!r} "
+            f"(a capital C): create it with 'espf type create {fixed}'"
+        )
+    return (
+        f"event type {name!r} does not exist; 'espf type list' shows the known types, and "
+        f"a custom one is made with 'espf type create {CUSTOM_PREFIX}{name}'"
+    )

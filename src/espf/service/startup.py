@@ -6,8 +6,13 @@ import contextlib
 from dataclasses import dataclass
 
 from espf.domain import Role
-from espf.errors import Conflict, EspfError, MigrationFailed
-from espf.passwords import generate_password, hash_password
+from espf.errors import BadRequest, Conflict, EspfError, MigrationFailed
+from espf.passwords import (
+    MIN_PASSWORD_LENGTH,
+    check_new_password,
+    generate_password,
+    hash_password,
+)
 from espf.service.core import ServiceCore
 
 
@@ -51,8 +56,19 @@ class StartupOperations(ServiceCore):
         generated = None
         if not password:
             password = generated = generate_password()
+        # The first administrator follows the same rule as every other user.
         try:
-            await self.store.user_create(1, login, hash_password(password), Role.ADMIN, now)
+            weak = check_new_password(login, password, self.settings.admin_allow_weak_password)
+        except BadRequest as error:
+            raise BadRequest(
+                f"ESPF_ADMIN_PASSWORD is shorter than {MIN_PASSWORD_LENGTH} characters; "
+                "choose a longer one, or set ESPF_ADMIN_ALLOW_WEAK_PASSWORD=true to keep it",
+                code=error.code,
+            ) from None
+        try:
+            await self.store.user_create(
+                1, login, hash_password(password), Role.ADMIN, now, weak_password=weak
+            )
         except Conflict:
             return None
         return Bootstrap(admin_login=login, generated_password=generated)

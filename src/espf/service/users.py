@@ -6,14 +6,13 @@ import asyncio
 
 from espf.domain import ApiUser, Environment, Role
 from espf.errors import BadRequest, Conflict, NotFound
-from espf.passwords import hash_password
-from espf.service.core import ServiceCore
+from espf.passwords import check_new_password, hash_password
+from espf.service.sessions import SessionOperations
 
 MAX_LOGIN_LENGTH = 100
-MIN_PASSWORD_LENGTH = 8
 
 
-class UserOperations(ServiceCore):
+class UserOperations(SessionOperations):
     # -- environments ---------------------------------------------------------------
     async def env_create(self, name: str, i_env: int | None = None) -> Environment:
         name = name.strip()
@@ -31,7 +30,12 @@ class UserOperations(ServiceCore):
 
     # -- users --------------------------------------------------------------------------
     async def user_create(
-        self, i_env: int, login: str, password: str, role: Role = Role.ADMIN
+        self,
+        i_env: int,
+        login: str,
+        password: str,
+        role: Role = Role.PRODUCER,
+        allow_weak_password: bool = False,
     ) -> ApiUser:
         login = login.strip()
         if (
@@ -45,11 +49,12 @@ class UserOperations(ServiceCore):
                 f"login {login!r} is not valid: 1 to {MAX_LOGIN_LENGTH} printable characters, "
                 "without ':' or spaces"
             )
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters long")
         await self._require_env(i_env)
+        weak = check_new_password(login, password, allow_weak_password)
         hashed = await asyncio.to_thread(hash_password, password)
-        return await self.store.user_create(i_env, login, hashed, role, self.clock.now_ms())
+        return await self.store.user_create(
+            i_env, login, hashed, role, self.clock.now_ms(), weak_password=weak
+        )
 
     async def user_list(self, i_env: int | None) -> list[ApiUser]:
         return await self.store.user_list(i_env)
@@ -66,7 +71,7 @@ class UserOperations(ServiceCore):
     async def user_delete(self, i_env: int, login: str, acting_login: str | None = None) -> None:
         """``acting_login``: the administrator asking over the API, who may
         not delete itself (the CLI on the server passes None)."""
-        await self._user_in_env(i_env, login)
+        deleted = await self._user_in_env(i_env, login)
         if login == acting_login:
             raise Conflict("you cannot delete your own user", code="own_user")
         if not await self.store.user_delete(i_env, login):
@@ -77,6 +82,7 @@ class UserOperations(ServiceCore):
             )
         # Forget verified credentials at once, not when their cache entry expires.
         self._credentials.clear()
+        self.sessions.forget_user(deleted.i_user)
 
     async def user_set_role(
         self, i_env: int, login: str, role: Role, acting_login: str | None = None
@@ -92,4 +98,27 @@ class UserOperations(ServiceCore):
                 code="last_admin",
             )
         self._credentials.clear()
+        self.sessions.forget_user(updated.i_user)
         return updated
+
+    # -- passwords (drop-in for existing Applications) ----------------------------
+    async def user_set_password(
+        self, i_env: int, login: str, password: str, allow_weak_password: bool = False
+    ) -> ApiUser:
+        """Set a new password; every session of the user ends, on every node."""
+        await self._user_in_env(i_env, login)
+        weak = check_new_password(login, password, allow_weak_password)
+        hashed = await asyncio.to_thread(hash_password, password)
+        now = self.clock.now_ms()
+        updated = await self.store.user_set_password(i_env, login, hashed, weak, now)
+        if updated is None:  # deleted meanwhile
+            raise NotFound(
+                f"user {login!r} does not exist in environment {i_env}", code="unknown_user"
+            )
+        self._credentials.clear()
+        self.sessions.forget_user(updated.i_user)
+        return updated
+
+    async def user_in_env(self, i_env: int, login: str) -> ApiUser:
+        """The user ``login`` of ``i_env``; NotFound otherwise."""
+        return await self._user_in_env(i_env, login)

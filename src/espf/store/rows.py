@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from espf.auth_records import ApiToken, StoredSession
 from espf.domain import (
     AccountStatusChange,
     ApiUser,
@@ -37,9 +38,40 @@ def environment(row: Row) -> Environment:
     return Environment(i_env=row[0], name=row[1])
 
 
-def api_user(row: Row) -> ApiUser:
+def api_user(row: Row, start: int = 0) -> ApiUser:
+    """From the columns i_user, i_env, login, password_hash, role,
+    weak_password beginning at ``start``."""
     return ApiUser(
-        i_user=row[0], i_env=row[1], login=row[2], password_hash=row[3], role=Role(row[4])
+        i_user=row[start],
+        i_env=row[start + 1],
+        login=row[start + 2],
+        password_hash=row[start + 3],
+        role=Role(row[start + 4]),
+        weak_password=bool(row[start + 5]),
+    )
+
+
+def stored_session(row: Row) -> StoredSession:
+    return StoredSession(
+        session_id=row[0],
+        user=api_user(row, 1),
+        i_api_token=row[7],
+        refresh_hash=row[8],
+        created_at=row[9],
+        expires_at=row[10],
+        revoked_at=row[11],
+    )
+
+
+def api_token(row: Row) -> ApiToken:
+    return ApiToken(
+        i_api_token=row[0],
+        i_user=row[1],
+        i_env=row[2],
+        login=row[3],
+        name=row[4],
+        created_at=row[5],
+        last_used_at=row[6],
     )
 
 

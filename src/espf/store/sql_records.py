@@ -48,7 +48,13 @@ class RecordOperations(SqlBackend):
         return [rows.environment(r) for r in await self._fetchall("env_list", {})]
 
     async def user_create(
-        self, i_env: int, login: str, password_hash: str, role: Role, now: int
+        self,
+        i_env: int,
+        login: str,
+        password_hash: str,
+        role: Role,
+        now: int,
+        weak_password: bool = False,
     ) -> ApiUser:
         params = {
             "i_env": i_env,
@@ -56,6 +62,7 @@ class RecordOperations(SqlBackend):
             "password_hash": password_hash,
             "role": role.value,
             "now": now,
+            "weak_password": weak_password,
         }
         try:
             found = await self._write(one_statement, "row", "user_insert", params)

@@ -13,7 +13,15 @@ from functools import cache
 from typing import Any
 
 from espf import __version__
-from espf.api.openapi import accounts, event_types, events, handlers, operations, users
+from espf.api.openapi import (
+    accounts,
+    event_types,
+    events,
+    handlers,
+    operations,
+    tokens,
+    users,
+)
 from espf.api.openapi.components import SCHEMAS
 
 DESCRIPTION = """\
@@ -23,7 +31,8 @@ HTTP delivery, compatible with the ESPF API of PortaBilling.
 Every API method is `POST /espf/v1/<object>/<verb>` with a JSON object in and a
 JSON object out (the account status methods also take GET, and forms). Errors
 are 4xx answers with `{"error": code, "message": text}`; unknown fields are
-refused by name. Authenticate with HTTP Basic: an API user's login and password.
+refused by name. Authenticate with HTTP Basic (an API user's login and password)
+or with `Authorization: Bearer <access_token>` from `POST /rest/Session/login`.
 A user sees and changes only its own environment: another environment's events,
 handlers and users are 404 to it. Roles: `admin` may do everything in its
 environment; `producer` may create events and read the events it created.
@@ -44,16 +53,17 @@ def openapi_document() -> dict[str, Any]:
             {"name": "events", "description": "The queue: create, read, list and steer events"},
             {"name": "handlers", "description": "Where events are delivered, and which ones"},
             {"name": "event types", "description": "Standard and custom (Custom/...) types"},
-            {"name": "users", "description": "API users and their roles"},
+            {"name": "users", "description": "API users, their roles, passwords and API tokens"},
             {"name": "accounts", "description": "Provisioning status reported by the Application"},
             {"name": "operations", "description": "Health, metrics and docs"},
         ],
-        "security": [{"basicAuth": []}],
+        "security": [{"basicAuth": []}, {"bearerAuth": []}],
         "paths": {
             **events.PATHS,
             **handlers.PATHS,
             **event_types.PATHS,
             **users.PATHS,
+            **tokens.PATHS,
             **accounts.PATHS,
             **operations.PATHS,
         },
@@ -63,8 +73,16 @@ def openapi_document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "basic",
                     "description": "An API user's login and password",
-                }
+                },
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": (
+                        "The access_token of POST /rest/Session/login (see docs/api.md)"
+                    ),
+                },
             },
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **tokens.SCHEMAS},
         },
     }

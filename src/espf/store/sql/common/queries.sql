@@ -10,13 +10,8 @@ SELECT i_env, name FROM environments WHERE i_env = :i_env;
 -- name: env_list
 SELECT i_env, name FROM environments ORDER BY i_env;
 
--- name: user_insert
-INSERT INTO api_users (i_env, login, password_hash, role, created_at)
-VALUES (:i_env, :login, :password_hash, :role, :now)
-RETURNING i_user, i_env, login, password_hash, role;
-
 -- name: user_get_by_login
-SELECT i_user, i_env, login, password_hash, role FROM api_users WHERE login = :login;
+SELECT i_user, i_env, login, password_hash, role, weak_password FROM api_users WHERE login = :login;
 
 -- name: user_count
 SELECT count(*) FROM api_users;
@@ -219,6 +214,7 @@ DELETE FROM nodes WHERE node_id = :node_id;
 -- name: copy_row_counts
 SELECT 'environments', count(*) FROM environments
 UNION ALL SELECT 'api_users', count(*) FROM api_users
+UNION ALL SELECT 'api_tokens', count(*) FROM api_tokens
 UNION ALL SELECT 'event_types', count(*) FROM event_types
 UNION ALL SELECT 'handlers', count(*) FROM handlers
 UNION ALL SELECT 'subscriptions', count(*) FROM subscriptions
@@ -240,12 +236,8 @@ INSERT INTO environments (i_env, name, created_at)
 VALUES (:i_env, :name, :created_at);
 
 -- name: copy_read_api_users
-SELECT i_user, i_env, login, password_hash, role, created_at
+SELECT i_user, i_env, login, password_hash, role, created_at, weak_password
 FROM api_users WHERE i_user > :after ORDER BY i_user LIMIT :limit;
-
--- name: copy_write_api_users
-INSERT INTO api_users (i_user, i_env, login, password_hash, role, created_at)
-VALUES (:i_user, :i_env, :login, :password_hash, :role, :created_at);
 
 -- name: copy_read_event_types
 SELECT i_event_type, name, builtin, created_at
@@ -468,3 +460,58 @@ WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'held', 'waiting')
                 AND newer.i_event > deliveries.i_event
                 AND newer.state <> 'superseded')
 RETURNING i_delivery, i_event, i_handler, order_key;
+
+-- -- Passwords, server keys, sessions and API tokens (migration 0004) ------------
+
+-- name: sessions_revoke_for_user
+UPDATE sessions SET revoked_at = :now WHERE i_user = :i_user AND revoked_at IS NULL;
+
+-- name: server_key_insert
+INSERT INTO server_keys (purpose, key, created_at) VALUES (:purpose, :key, :now)
+ON CONFLICT (purpose) DO NOTHING;
+
+-- name: server_key_get
+SELECT key FROM server_keys WHERE purpose = :purpose;
+
+-- name: session_get
+SELECT s.session_id, u.i_user, u.i_env, u.login, u.password_hash, u.role, u.weak_password,
+       s.i_api_token, s.refresh_hash, s.created_at, s.expires_at, s.revoked_at
+FROM sessions s JOIN api_users u ON u.i_user = s.i_user
+WHERE s.session_id = :session_id;
+
+-- name: session_refresh
+UPDATE sessions SET refresh_hash = :new_refresh_hash, expires_at = :expires_at
+WHERE session_id = :session_id AND refresh_hash = :refresh_hash
+  AND revoked_at IS NULL AND expires_at > :now
+RETURNING session_id;
+
+-- name: session_revoke
+UPDATE sessions SET revoked_at = :now WHERE session_id = :session_id AND revoked_at IS NULL
+RETURNING session_id;
+
+-- name: api_token_insert
+INSERT INTO api_tokens (i_user, name, token_hash, created_at)
+VALUES (:i_user, :name, :token_hash, :now)
+RETURNING i_api_token;
+
+-- name: api_token_find
+SELECT t.i_api_token, u.i_user, u.i_env, u.login, u.password_hash, u.role, u.weak_password
+FROM api_tokens t JOIN api_users u ON u.i_user = t.i_user
+WHERE t.token_hash = :token_hash;
+
+-- name: api_token_used
+UPDATE api_tokens SET last_used_at = :now WHERE i_api_token = :i_api_token;
+
+-- name: api_token_delete
+DELETE FROM api_tokens
+WHERE i_api_token = :i_api_token
+  AND i_user = (SELECT i_user FROM api_users WHERE i_env = :i_env AND login = :login)
+RETURNING i_api_token;
+
+-- name: copy_read_api_tokens
+SELECT i_api_token, i_user, name, token_hash, created_at, last_used_at
+FROM api_tokens WHERE i_api_token > :after ORDER BY i_api_token LIMIT :limit;
+
+-- name: copy_write_api_tokens
+INSERT INTO api_tokens (i_api_token, i_user, name, token_hash, created_at, last_used_at)
+VALUES (:i_api_token, :i_user, :name, :token_hash, :created_at, :last_used_at);

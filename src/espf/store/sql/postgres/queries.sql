@@ -13,7 +13,7 @@ VALUES (coalesce(:i_env::bigint, (SELECT coalesce(max(i_env), 0) + 1 FROM enviro
 RETURNING i_env, name;
 
 -- name: user_list
-SELECT i_user, i_env, login, password_hash, role FROM api_users
+SELECT i_user, i_env, login, password_hash, role, weak_password FROM api_users
 WHERE :i_env::bigint IS NULL OR i_env = :i_env ORDER BY i_user;
 
 -- name: user_set_role
@@ -21,7 +21,7 @@ UPDATE api_users SET role = :role
 WHERE i_env = :i_env AND login = :login
   AND (:role::text = 'admin' OR role <> 'admin'
        OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
-RETURNING i_user, i_env, login, password_hash, role;
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
 
 -- name: event_type_insert_builtin
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
@@ -257,3 +257,38 @@ ORDER BY i_status_change DESC LIMIT :limit;
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
 VALUES (:i_event_type, :name, CAST(:builtin AS integer) <> 0, :created_at)
 ON CONFLICT (i_event_type) DO NOTHING;
+
+-- -- Passwords, server keys, sessions and API tokens (migration 0004) ------------
+
+-- name: user_insert
+INSERT INTO api_users (i_env, login, password_hash, role, created_at, weak_password)
+VALUES (:i_env, :login, :password_hash, :role, :now, :weak_password::boolean)
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
+
+-- name: copy_write_api_users
+INSERT INTO api_users (i_user, i_env, login, password_hash, role, created_at, weak_password)
+VALUES (:i_user, :i_env, :login, :password_hash, :role, :created_at,
+        CAST(:weak_password AS integer) <> 0);
+
+-- name: user_set_password
+UPDATE api_users SET password_hash = :password_hash, weak_password = :weak_password::boolean
+WHERE i_env = :i_env AND login = :login
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
+
+-- name: session_insert
+INSERT INTO sessions (session_id, i_user, i_api_token, refresh_hash, created_at, expires_at)
+VALUES (:session_id, :i_user, :i_api_token::bigint, :refresh_hash, :now, :expires_at);
+
+-- name: sessions_prune_for_user
+DELETE FROM sessions
+WHERE i_user = :i_user
+  AND (expires_at < :now OR revoked_at IS NOT NULL
+       OR session_id NOT IN (SELECT session_id FROM sessions WHERE i_user = :i_user
+                             ORDER BY created_at DESC, session_id LIMIT :keep::bigint - 1));
+
+-- name: api_token_list
+SELECT t.i_api_token, t.i_user, u.i_env, u.login, t.name, t.created_at, t.last_used_at
+FROM api_tokens t JOIN api_users u ON u.i_user = t.i_user
+WHERE (:i_env::bigint IS NULL OR u.i_env = :i_env)
+  AND (:login::text IS NULL OR u.login = :login)
+ORDER BY t.i_api_token;

@@ -6,7 +6,7 @@ INSERT INTO environments (i_env, name, created_at) VALUES (:i_env, :name, :now)
 RETURNING i_env, name;
 
 -- name: user_list
-SELECT i_user, i_env, login, password_hash, role FROM api_users
+SELECT i_user, i_env, login, password_hash, role, weak_password FROM api_users
 WHERE :i_env IS NULL OR i_env = :i_env ORDER BY i_user;
 
 -- name: user_set_role
@@ -14,7 +14,7 @@ UPDATE api_users SET role = :role
 WHERE i_env = :i_env AND login = :login
   AND (:role = 'admin' OR role != 'admin'
        OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
-RETURNING i_user, i_env, login, password_hash, role;
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
 
 -- name: event_type_insert_builtin
 INSERT INTO event_types (i_event_type, name, builtin, created_at) VALUES (:i_event_type, :name, 1, :now)
@@ -217,3 +217,36 @@ WHERE i_env = :i_env AND account_kind = :account_kind AND account = :account
   AND (:service_group IS NULL OR service_group = :service_group)
   AND (:before IS NULL OR i_status_change < :before)
 ORDER BY i_status_change DESC LIMIT :limit;
+
+-- -- Passwords, server keys, sessions and API tokens (migration 0004) ------------
+
+-- name: user_insert
+INSERT INTO api_users (i_env, login, password_hash, role, created_at, weak_password)
+VALUES (:i_env, :login, :password_hash, :role, :now, :weak_password)
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
+
+-- name: copy_write_api_users
+INSERT INTO api_users (i_user, i_env, login, password_hash, role, created_at, weak_password)
+VALUES (:i_user, :i_env, :login, :password_hash, :role, :created_at, :weak_password);
+
+-- name: user_set_password
+UPDATE api_users SET password_hash = :password_hash, weak_password = :weak_password
+WHERE i_env = :i_env AND login = :login
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
+
+-- name: session_insert
+INSERT INTO sessions (session_id, i_user, i_api_token, refresh_hash, created_at, expires_at)
+VALUES (:session_id, :i_user, :i_api_token, :refresh_hash, :now, :expires_at);
+
+-- name: sessions_prune_for_user
+DELETE FROM sessions
+WHERE i_user = :i_user
+  AND (expires_at < :now OR revoked_at IS NOT NULL
+       OR session_id NOT IN (SELECT session_id FROM sessions WHERE i_user = :i_user
+                             ORDER BY created_at DESC, session_id LIMIT :keep - 1));
+
+-- name: api_token_list
+SELECT t.i_api_token, t.i_user, u.i_env, u.login, t.name, t.created_at, t.last_used_at
+FROM api_tokens t JOIN api_users u ON u.i_user = t.i_user
+WHERE (:i_env IS NULL OR u.i_env = :i_env) AND (:login IS NULL OR u.login = :login)
+ORDER BY t.i_api_token;
