@@ -176,6 +176,17 @@ def test_every_operation_against_a_live_espf(
     finally:
         producer.close()
     assert espf.user_set_role(login, "admin").role == "admin"
+
+    # Passwords and API tokens.
+    weak = espf.user_set_password(login, "secret", allow_weak_password=True)
+    assert weak.weak_password is True
+    with pytest.raises(BadRequest):
+        espf.user_set_password(login, "short")
+    made = espf.user_token_create(login, "billing")
+    assert made.login == login and made.name == "billing" and made.token
+    assert made.i_api_token in {t.i_api_token for t in espf.user_token_list(login)}
+    assert espf.user_token_revoke(login, made.i_api_token).revoked is True
+    assert espf.user_token_list(login) == ()
     assert espf.user_delete(login).deleted is True
 
     # Account status, by i_account and by id.

@@ -17,6 +17,9 @@ from espf.client.decode import DecodeError, decode
 from espf.client.models import (
     AccountStatus,
     AccountStatusReported,
+    ApiToken,
+    ApiTokenCreated,
+    ApiTokenRevoked,
     BlockedKey,
     Delivery,
     Event,
@@ -284,8 +287,12 @@ def event_type_delete(name: str) -> Call[EventTypeDeleted]:
     return _api("event_type/delete", _reader(EventTypeDeleted), {"name": name})
 
 
-def user_create(login: str, password: str, role: str | None) -> Call[User]:
-    body = _present(login=login, password=password, role=role)
+def user_create(
+    login: str, password: str, role: str | None, allow_weak_password: bool | None = None
+) -> Call[User]:
+    body = _present(
+        login=login, password=password, role=role, allow_weak_password=allow_weak_password
+    )
     return _api("user/create", _reader(User), body)
 
 
@@ -299,6 +306,26 @@ def user_delete(login: str) -> Call[UserDeleted]:
 
 def user_set_role(login: str, role: str) -> Call[User]:
     return _api("user/set_role", _reader(User), {"login": login, "role": role})
+
+
+def user_set_password(
+    login: str, password: str, allow_weak_password: bool | None = None
+) -> Call[User]:
+    body = _present(login=login, password=password, allow_weak_password=allow_weak_password)
+    return _api("user/set_password", _reader(User), body)
+
+
+def user_token_create(login: str, name: str) -> Call[ApiTokenCreated]:
+    return _api("user/token_create", _reader(ApiTokenCreated), {"login": login, "name": name})
+
+
+def user_token_list(login: str | None = None) -> Call[tuple[ApiToken, ...]]:
+    return _api("user/token_list", _field("tokens", ApiToken), _present(login=login))
+
+
+def user_token_revoke(login: str, i_api_token: int) -> Call[ApiTokenRevoked]:
+    body = {"login": login, "i_api_token": i_api_token}
+    return _api("user/token_revoke", _reader(ApiTokenRevoked), body)
 
 
 # -- account status -----------------------------------------------------------------------

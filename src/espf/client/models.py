@@ -220,12 +220,43 @@ class User:
     i_env: int
     login: str
     role: str
+    # True: the password is below the length rule, allowed explicitly.
+    weak_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class UserDeleted:
     login: str
     deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token of a user, usable instead of its password for
+    ``/rest/Session/login``; the secret itself is shown only once, when made."""
+
+    i_api_token: int
+    login: str
+    name: str
+    created: datetime
+    last_used: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenCreated:
+    """A new API token with its secret (``token``), which is never shown again."""
+
+    i_api_token: int
+    login: str
+    name: str
+    created: datetime
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenRevoked:
+    i_api_token: int
+    revoked: bool
 
 
 @dataclass(frozen=True, slots=True)

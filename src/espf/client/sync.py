@@ -17,6 +17,9 @@ from espf.client.errors import EspfError
 from espf.client.models import (
     AccountStatus,
     AccountStatusReported,
+    ApiToken,
+    ApiTokenCreated,
+    ApiTokenRevoked,
     BlockedKey,
     Delivery,
     EventDetail,
@@ -292,8 +295,16 @@ class Client:
     def event_type_delete(self, name: str) -> EventTypeDeleted:
         return self.send(calls.event_type_delete(name))
 
-    def user_create(self, login: str, password: str, role: str | None = None) -> User:
-        return self.send(calls.user_create(login, password, role))
+    def user_create(
+        self,
+        login: str,
+        password: str,
+        role: str | None = None,
+        allow_weak_password: bool | None = None,
+    ) -> User:
+        """``allow_weak_password``: accept a password below the length rule
+        (an existing Application's credential)."""
+        return self.send(calls.user_create(login, password, role, allow_weak_password))
 
     def user_list(self) -> tuple[User, ...]:
         return self.send(calls.user_list())
@@ -303,6 +314,21 @@ class Client:
 
     def user_set_role(self, login: str, role: str) -> User:
         return self.send(calls.user_set_role(login, role))
+
+    def user_set_password(
+        self, login: str, password: str, allow_weak_password: bool | None = None
+    ) -> User:
+        """A new password; every session of the user ends."""
+        return self.send(calls.user_set_password(login, password, allow_weak_password))
+
+    def user_token_create(self, login: str, name: str) -> ApiTokenCreated:
+        return self.send(calls.user_token_create(login, name))
+
+    def user_token_list(self, login: str | None = None) -> tuple[ApiToken, ...]:
+        return self.send(calls.user_token_list(login))
+
+    def user_token_revoke(self, login: str, i_api_token: int) -> ApiTokenRevoked:
+        return self.send(calls.user_token_revoke(login, i_api_token))
 
     # -- account status -------------------------------------------------------------------
     def account_status_report_by_i_account(
