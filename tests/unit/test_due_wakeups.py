@@ -13,6 +13,7 @@ import pytest
 
 from espf.clock import FrozenClock
 from espf.config import load_settings
+from espf.dispatch.dispatcher import Dispatcher
 from espf.dispatch.outcomes import OutcomeRecorder
 from espf.domain import AttemptOutcome, DeliveryState, HandlerHealth, ReplayFilter
 from espf.due_wakeups import DueWakeups
@@ -151,3 +152,15 @@ async def test_finishing_an_ordered_delivery_wakes_once_after_its_write() -> Non
     recorder.add(_outcome(4, 4_000, DeliveryState.DELIVERED))
     await recorder.drain()
     assert heard == [2_000], "an unordered handler's outcome promotes nothing"
+
+
+async def test_a_dispatcher_handing_back_its_deliveries_wakes_the_others(seam: Seam) -> None:
+    service = seam.service
+    await handler(service)
+    await create(service, i_account=1)
+    dispatcher = Dispatcher(service.store, service.settings, service.clock, wakeups=service.wakeups)
+    claimed = await service.store.dispatch_due(dispatcher.node_id, seam.now, 10)
+    assert len(claimed) == 1
+    seam.calls()
+    await dispatcher.stop()
+    assert seam.calls() == [seam.now]

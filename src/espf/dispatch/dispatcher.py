@@ -135,9 +135,11 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*still_running, return_exceptions=True)
         await self._recorder.drain()
-        released = await self.store.node_release(self.node_id, self.clock.now_ms())
+        now = self.clock.now_ms()
+        released = await self.store.node_release(self.node_id, now)
         if released:
             log.info("handed back %d deliveries still in flight", released)
+            self.wakeups.due(now)  # for the other nodes to send them now
         await self._sender.close()
 
     async def _loop(self) -> None:
@@ -303,7 +305,7 @@ class Dispatcher:
         rescued = await self.store.node_rescue_orphans(now, cutoff)
         if rescued:
             log.warning("took over %d deliveries from dispatchers that stopped", rescued)
-            self._wake.set()
+            self.wakeups.due(now)
 
     async def _maintain(self) -> None:
         next_prune = 0.0
