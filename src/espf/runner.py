@@ -85,9 +85,9 @@ async def _run(service: Service, settings: Settings, *, api: bool, dispatch: boo
         loop.add_signal_handler(sig, stop_requested.set)
 
     metrics = Metrics()
-    dispatcher = Dispatcher(service.store, settings, metrics=metrics) if dispatch else None
-    if dispatcher is not None:
-        service.event_listeners.append(dispatcher.notify)
+    dispatcher = None
+    if dispatch:
+        dispatcher = Dispatcher(service.store, settings, metrics=metrics, wakeups=service.wakeups)
     server = None
     if api:
         config = uvicorn.Config(

@@ -120,7 +120,7 @@ async def test_concurrent_fan_out_never_duplicates(postgres_url: str) -> None:
         assert await stores[0].event_count_by_state() == {"in_flight": 1000}
 
 
-async def test_a_new_event_wakes_listeners_in_other_processes(postgres_url: str) -> None:
+async def test_an_announcement_wakes_listeners_in_other_processes(postgres_url: str) -> None:
     async with open_stores(postgres_url, 3) as (producer, *dispatchers):
         i_event_type = await prepared(producer)
         heard: list[list[int]] = [[], []]
@@ -129,6 +129,8 @@ async def test_a_new_event_wakes_listeners_in_other_processes(postgres_url: str)
         await wait_until(lambda: all(heard), "the listeners connect")
         start_at = T0 + 123_456
         await producer.event_insert(NewEvent(1, i_event_type, "{}", start_at), T0)
+        # The service announces after the commit (espf.due_wakeups).
+        producer.announce_due(start_at)
         await wait_until(lambda: all(start_at in log for log in heard), "the notification")
 
 
@@ -147,6 +149,7 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(postgres_u
         await wait_until(lambda: bool(heard), "the listener reconnects", timeout=10)
         start_at = T0 + 777
         await producer.event_insert(NewEvent(1, i_event_type, "{}", start_at), T0)
+        producer.announce_due(start_at)
         await wait_until(lambda: start_at in heard, "a notification after the reconnect")
 
 

@@ -45,6 +45,9 @@ class Receiver:
 
     def __init__(self) -> None:
         self.received: list[int] = []
+        # (i_event, time.monotonic()) of every request, for latency checks.
+        self.arrivals: list[tuple[int, float]] = []
+        self.answer_after_s = 0.0
         self.port = free_port()
         self._runner: web.AppRunner | None = None
 
@@ -66,7 +69,11 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())
-        self.received.append(int(body["variables"]["i_event"]))
+        i_event = int(body["variables"]["i_event"])
+        self.received.append(i_event)
+        self.arrivals.append((i_event, time.monotonic()))
+        if self.answer_after_s:
+            await asyncio.sleep(self.answer_after_s)
         return web.Response(text="ok")
 
     def distinct(self) -> set[int]:

@@ -81,7 +81,9 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     await service.env_create("auto-pause", I_ENV)
     metrics = Metrics()
     try:
-        yield Setup(store, service, metrics, AutoPauser(store, DEFAULT_LIMIT_S, metrics))
+        yield Setup(
+            store, service, metrics, AutoPauser(store, DEFAULT_LIMIT_S, metrics, service.wakeups)
+        )
     finally:
         await store.close()
 

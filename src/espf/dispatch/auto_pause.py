@@ -13,6 +13,7 @@ import orjson
 
 from espf.clock import format_ms
 from espf.domain import HandlerHealth, NewEvent
+from espf.due_wakeups import DueWakeups
 from espf.metrics import Metrics
 from espf.standard_types import HANDLER_PAUSED_TYPE_ID
 from espf.store import Store
@@ -21,10 +22,13 @@ log = logging.getLogger("espf.dispatch")
 
 
 class AutoPauser:
-    def __init__(self, store: Store, default_after_s: float, metrics: Metrics) -> None:
+    def __init__(
+        self, store: Store, default_after_s: float, metrics: Metrics, wakeups: DueWakeups
+    ) -> None:
         self._store = store
         self._default_after_s = default_after_s
         self._metrics = metrics
+        self._wakeups = wakeups
 
     async def check(self, health: list[HandlerHealth], now: int) -> None:
         for handler in health:
@@ -56,6 +60,7 @@ class AutoPauser:
             start_at=now,
         )
         if await self._store.handler_set_paused(handler, True, reason, now, announce):
+            self._wakeups.due(announce.start_at)
             self._metrics.handlers_auto_paused.inc()
             log.warning(
                 "handler %s (environment %d) paused: failing since %s UTC, longer than %g s; "

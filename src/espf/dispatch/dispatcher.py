@@ -28,6 +28,7 @@ from espf.dispatch.outcome import decide_outcome
 from espf.dispatch.outcomes import OutcomeRecorder
 from espf.dispatch.sender import EventSender
 from espf.domain import ClaimedDelivery, DeliveryState, HandlerHealth, RetryOverrides
+from espf.due_wakeups import DueWakeups
 from espf.metrics import Metrics
 from espf.retry import RetryPolicy
 from espf.retry_overrides import retry_policy_for
@@ -66,6 +67,7 @@ class Dispatcher:
         sender: EventSender | None = None,
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
+        wakeups: DueWakeups | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -76,12 +78,20 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._policies: dict[RetryOverrides, RetryPolicy] = {}
         self.metrics = metrics or Metrics()
-        self._pauser = AutoPauser(store, settings.auto_pause_after_s, self.metrics)
+        # Shared with the service of this process (runner.py), so that its
+        # operations wake this dispatcher; ours wake the others.
+        self.wakeups = wakeups or DueWakeups(store)
+        self.wakeups.listen(self.notify)
+        self._pauser = AutoPauser(store, settings.auto_pause_after_s, self.metrics, self.wakeups)
         self._latency_children: dict[str, Histogram] = {}
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._recorder = OutcomeRecorder(
-            store, self.node_id, self._check_health, on_written=self._slot_freed.set
+            store,
+            self.node_id,
+            self._check_health,
+            on_written=self._slot_freed.set,
+            wakeups=self.wakeups,
         )
         self._planned_wake: float = _NEVER
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -125,9 +135,11 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*still_running, return_exceptions=True)
         await self._recorder.drain()
-        released = await self.store.node_release(self.node_id, self.clock.now_ms())
+        now = self.clock.now_ms()
+        released = await self.store.node_release(self.node_id, now)
         if released:
             log.info("handed back %d deliveries still in flight", released)
+            self.wakeups.due(now)  # for the other nodes to send them now
         await self._sender.close()
 
     async def _loop(self) -> None:
@@ -242,7 +254,8 @@ class Dispatcher:
             now=self.clock.now_ms(),
             rng=self._rng,
         )
-        self._recorder.add(outcome)
+        finished = outcome.new_state is not DeliveryState.PENDING
+        self._recorder.add(outcome, frees_key=finished and delivery.handler.ordered)
         handler = delivery.handler.name
         self._latency_of(handler).observe(duration_ms / 1000)
         verdict = "retry" if outcome.new_state is DeliveryState.PENDING else outcome.new_state.value
@@ -292,7 +305,7 @@ class Dispatcher:
         rescued = await self.store.node_rescue_orphans(now, cutoff)
         if rescued:
             log.warning("took over %d deliveries from dispatchers that stopped", rescued)
-            self._wake.set()
+            self.wakeups.due(now)
 
     async def _maintain(self) -> None:
         next_prune = 0.0

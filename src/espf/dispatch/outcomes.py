@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from espf.domain import AttemptOutcome, HandlerHealth
+from espf.due_wakeups import DueWakeups
 from espf.store import Store
 
 log = logging.getLogger("espf.dispatch")
@@ -34,12 +35,16 @@ class OutcomeRecorder:
         node_id: str,
         on_health: Callable[[list[HandlerHealth]], Awaitable[None]],
         on_written: Callable[[], None] | None = None,
+        wakeups: DueWakeups | None = None,
     ) -> None:
         self._store = store
         self._on_health = on_health
         self._node_id = node_id
         self._on_written = on_written
+        self._wakeups = wakeups
         self._pending: list[AttemptOutcome] = []
+        # Outcomes that finish the head of an ordering key (see add).
+        self._frees_key: set[int] = set()
         self._writing = 0
         self._writers: set[asyncio.Task[None]] = set()
 
@@ -49,8 +54,12 @@ class OutcomeRecorder:
         under this node in the database, and would be resent if it died."""
         return len(self._pending) + self._writing
 
-    def add(self, outcome: AttemptOutcome) -> None:
+    def add(self, outcome: AttemptOutcome, frees_key: bool = False) -> None:
+        """``frees_key``: the outcome finishes a delivery of an ordered
+        handler, so once written the next delivery of its key may be due."""
         self._pending.append(outcome)
+        if frees_key:
+            self._frees_key.add(outcome.i_delivery)
         busy = len(self._writers)
         if busy == 0 or (busy < MAX_WRITERS and len(self._pending) >= MIN_BATCH_FOR_ANOTHER_WRITER):
             self._start_writer()
@@ -75,11 +84,22 @@ class OutcomeRecorder:
             self._writing -= len(batch)
             if self._on_written is not None:
                 self._on_written()
+            self._announce_promotions(batch)
             if health:
                 try:
                     await self._on_health(health)
                 except Exception:
                     log.exception("could not check handler health")
+
+    def _announce_promotions(self, batch: list[AttemptOutcome]) -> None:
+        if not self._frees_key:
+            return
+        freed = [o.started_at for o in batch if o.i_delivery in self._frees_key]
+        self._frees_key.difference_update(o.i_delivery for o in batch)
+        if freed and self._wakeups is not None:
+            # The promoted delivery is due from the finished attempt's start
+            # on (delivery_rules.promote_keys): now, for every dispatcher.
+            self._wakeups.due(max(freed))
 
     async def drain(self) -> None:
         """Wait until every outcome added so far is written."""

@@ -4,11 +4,11 @@ and the few caches that must be one per process."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from espf.clock import Clock, SystemClock
 from espf.config import Settings
 from espf.domain import ApiUser, EventType
+from espf.due_wakeups import DueWakeups
 from espf.errors import NotFound
 from espf.passwords import CredentialCache
 from espf.store import Store
@@ -28,9 +28,9 @@ class ServiceCore:
         self._checking: dict[bytes, asyncio.Future[ApiUser]] = {}
         # Event types by name (event_types.py): looked up on every event/create.
         self._types_by_name: dict[str, EventType] = {}
-        # Called with the start time of each new event, so that an in-process
-        # dispatcher can wake up early instead of waiting for its next poll.
-        self.event_listeners: list[Callable[[int], None]] = []
+        # Every operation that makes a delivery due says so here, once, after
+        # its commit: dispatchers here and on other nodes wake at once.
+        self.wakeups = DueWakeups(store)
 
     async def _require_env(self, i_env: int) -> None:
         if await self.store.env_get(i_env) is None:

@@ -37,8 +37,7 @@ class DeliveryOperations(HandlerOperations, EventTypeOperations):
                 f"delivery {i_delivery} cannot be sent again: its handler was deleted",
                 code="not_retryable",
             )
-        for listener in self.event_listeners:
-            listener(now)
+        self.wakeups.due(now)
         found = await self.store.delivery_get(i_delivery, i_env)
         assert found is not None
         return found
@@ -57,6 +56,6 @@ class DeliveryOperations(HandlerOperations, EventTypeOperations):
         for start in range(0, len(ids), _REPLAY_CHUNK):
             chunk = ids[start : start + _REPLAY_CHUNK]
             count += await self.store.deliveries_reopen(chunk, now, "replayed by an operator")
-        for listener in self.event_listeners:
-            listener(now)
+        if count:
+            self.wakeups.due(now)
         return count

@@ -94,8 +94,7 @@ class EventOperations(EventTypeOperations):
             if fresh.i_event_type == event_type.i_event_type:
                 raise
             i_event = await self.store.event_insert(new_event(fresh), now)
-        for listener in self.event_listeners:
-            listener(start_at)
+        self.wakeups.due(start_at)
         return i_event
 
     async def event_get(
@@ -134,11 +133,15 @@ class EventOperations(EventTypeOperations):
     async def event_cancel(self, i_event: int, i_env: int, reason: str = "") -> EventDetail:
         detail = await self.event_get(i_event, i_env)
         why = reason or "cancelled by an operator"
-        if not await self.store.event_cancel(i_event, i_env, self.clock.now_ms(), why):
+        now = self.clock.now_ms()
+        if not await self.store.event_cancel(i_event, i_env, now, why):
             raise Conflict(
                 f"event {i_event} is {detail.event.state.value}: nothing of it is left to cancel",
                 code="not_cancellable",
             )
+        if detail.deliveries:
+            # Cancelling the head of an ordering key lets the next delivery go.
+            self.wakeups.due(now)
         return await self.event_get(i_event, i_env)
 
     async def event_reschedule(
@@ -154,8 +157,7 @@ class EventOperations(EventTypeOperations):
                 "in flight or done",
                 code="not_reschedulable",
             )
-        for listener in self.event_listeners:
-            listener(start_at)
+        self.wakeups.due(start_at)
         return await self.event_get(i_event, i_env)
 
 

@@ -55,7 +55,12 @@ class HandlerOperations(ServiceCore):
             updates["tls"] = merge_settings(current.tls, changes.tls)
         updated = replace(current, **updates)
         validate_handler_settings(settings_of(updated))
-        return await self.store.handler_update(updated, self.clock.now_ms())
+        now = self.clock.now_ms()
+        stored = await self.store.handler_update(updated, now)
+        if stored.enabled and not current.enabled:
+            # Enabling releases the deliveries it held (unless it is paused).
+            self.wakeups.due(now)
+        return stored
 
     async def handler_set_enabled(self, i_env: int, name: str, enabled: bool) -> Handler:
         return await self.handler_set(i_env, name, HandlerSettings(enabled=enabled))
@@ -87,9 +92,8 @@ class HandlerOperations(ServiceCore):
     async def handler_resume(self, i_env: int, name: str) -> Handler:
         handler = await self.handler_get(i_env, name)
         now = self.clock.now_ms()
-        await self.store.handler_set_paused(handler, False, "resumed by an operator", now, None)
-        for listener in self.event_listeners:
-            listener(now)
+        if await self.store.handler_set_paused(handler, False, "resumed by an operator", now, None):
+            self.wakeups.due(now)
         return await self.handler_get(i_env, name)
 
     async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]:

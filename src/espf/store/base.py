@@ -168,13 +168,21 @@ class Store(Protocol):
         """Fan out due events into deliveries, then claim up to ``limit`` due
         deliveries for ``node_id``, all in one transaction."""
 
+    def announce_due(self, due_at: int) -> None:
+        """Tell the dispatchers of other processes that something committed
+        becomes due at ``due_at``. Called by espf.due_wakeups after the
+        commit, never inside a transaction; returns at once (PostgreSQL
+        coalesces the announcements into few NOTIFYs); best effort, the poll
+        covers a lost one. A backend without cross-process notification does
+        nothing."""
+
     async def listen_for_due(self, callback: Callable[[int], None]) -> None:
         """From now until close(), call ``callback(due_at)`` when another
         process creates an event due at ``due_at``, so that a dispatcher wakes
         at once instead of at its next poll. Returns at once; the listening
         goes on in the background and survives reconnects. A backend without
         cross-process notification does nothing (SQLite: the in-process
-        Service.event_listeners and the poll cover it)."""
+        DueWakeups and the poll cover it)."""
 
     async def next_due_at(self) -> int | None:
         """The earliest instant at which something becomes due, if any."""

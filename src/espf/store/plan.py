@@ -5,7 +5,7 @@ parameters), receives each step's answer back, and returns the operation's
 result. It never touches a connection, so one plan serves both backends:
 SQLite runs it synchronously in its single writer thread (inside the group
 commit), PostgreSQL awaits each step inside one asyncpg transaction. See
-docs/architecture-store.md, "Delivery rules written once".
+docs/architecture.md, "Delivery rules written once".
 
 The answer to a step depends on its kind:
 

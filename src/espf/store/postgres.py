@@ -13,7 +13,7 @@ backend_only.sql. Claiming uses ``FOR UPDATE SKIP LOCKED`` (see
 sql/postgres/queries.sql), so any number of dispatchers share the work
 without waiting for one another. Connection handling, retries and the mapping
 of connection failures to ``Unavailable`` live in pg_pool.py; the wake-ups of
-other nodes in postgres_wakeups.py, reached through ``_wake`` alone.
+other nodes in postgres_wakeups.py, reached through ``announce_due`` alone.
 """
 
 from __future__ import annotations
@@ -153,8 +153,9 @@ class PostgresStore(SqlStore):
             return await self._db.run(lambda conn: execute(conn, Q[query], params))
 
     # -- waking the dispatchers of every node -------------------------------------
-    def _wake(self, due_at: int) -> None:
-        """The one place this store sends a NOTIFY (coalesced, after the commit)."""
+    def announce_due(self, due_at: int) -> None:
+        """The one place this store sends a NOTIFY (coalesced; callers call
+        it after the commit, through espf.due_wakeups)."""
         self._announcer.announce(due_at)
 
     async def _announce(self, due_at: int) -> None:

@@ -57,5 +57,5 @@ class SqlBackend(ABC):
         """The outcome updates of a batch (see delivery_rules.RecordRows)."""
 
     @abstractmethod
-    def _wake(self, due_at: int) -> None:
-        """Something became due at ``due_at``: tell the other processes."""
+    def announce_due(self, due_at: int) -> None:
+        """See Store.announce_due."""

@@ -35,18 +35,13 @@ class DeliveryOperations(SqlBackend):
         params = new_event_params(event, now)
         try:
             if event.idempotency is None:
-                i_event, created = await self._inserter.insert(params), True
-            else:
-                # One transaction, committed before this returns: durable.
-                i_event, created = await self._write(
-                    records.insert_idempotent_event, event, params, now
-                )
+                return await self._inserter.insert(params)
+            # One transaction, committed before this returns: durable.
+            i_event, _ = await self._write(records.insert_idempotent_event, event, params, now)
         except IntegrityFailure as failure:
             if failure.kind == "foreign_key":
                 raise type_gone() from None
             raise
-        if created:
-            self._wake(event.start_at)
         return i_event
 
     async def _insert_event(self, params: Mapping[str, Any]) -> int:
@@ -124,20 +119,15 @@ class DeliveryOperations(SqlBackend):
     async def handler_set_paused(
         self, handler: Handler, paused: bool, reason: str, now: int, announce: NewEvent | None
     ) -> bool:
-        announced = await self._write(rules.set_paused, handler, paused, reason, now, announce)
-        if announce is not None and announced:
-            self._wake(announce.start_at)
-        return announced is not None
+        changed = await self._write(rules.set_paused, handler, paused, reason, now, announce)
+        return changed is not None
 
     async def delivery_get(self, i_delivery: int, i_env: int | None) -> Delivery | None:
         row = await self._fetchone("delivery_get", {"i_delivery": i_delivery, "i_env": i_env})
         return rows.delivery(row, []) if row else None
 
     async def deliveries_reopen(self, ids: Sequence[int], now: int, reason: str) -> int:
-        count = await self._write(rules.reopen, list(ids), now, reason)
-        if count:
-            self._wake(now)
-        return count
+        return await self._write(rules.reopen, list(ids), now, reason)
 
     async def deliveries_match(self, replay: ReplayFilter) -> list[int]:
         matched = await self._fetchall("delivery_match_for_replay", replay_params(replay))
@@ -149,10 +139,7 @@ class DeliveryOperations(SqlBackend):
     async def event_reschedule(
         self, i_event: int, i_env: int, start_at: int, now: int, reason: str
     ) -> bool:
-        moved = await self._write(rules.reschedule_event, i_event, i_env, start_at, now, reason)
-        if moved:
-            self._wake(start_at)
-        return moved
+        return await self._write(rules.reschedule_event, i_event, i_env, start_at, now, reason)
 
     async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]:
         params = {"i_env": i_env, "handler": handler}

@@ -4,7 +4,7 @@ named queries and plans (plan.py, delivery_rules.py, record_plans.py).
 A backend subclasses ``SqlStore`` and supplies how a named query runs and how
 a transaction opens (the hooks of sql_backend.py), plus what truly differs:
 opening and migrating, batched event inserts, the batch update of outcomes,
-copying, and waking other processes (``_wake``).
+copying, and waking other processes (``announce_due``).
 """
 
 from __future__ import annotations

@@ -163,9 +163,9 @@ class SqliteStore(SqlStore):
     async def _change(self, query: str, params: Mapping[str, Any]) -> int:
         return await self._submit(lambda c: c.execute(Q[query], params).rowcount)
 
-    def _wake(self, due_at: int) -> None:
-        # One file, so usually one process: Service.event_listeners wakes the
-        # dispatcher in-process, and the poll covers a CLI writing beside it.
+    def announce_due(self, due_at: int) -> None:
+        # One file, so usually one process: DueWakeups wakes the dispatcher
+        # in-process, and the poll covers a CLI writing beside it.
         return None
 
     # -- schema ----------------------------------------------------------------
@@ -217,7 +217,7 @@ class SqliteStore(SqlStore):
         return recorded
 
     async def listen_for_due(self, callback: Callable[[int], None]) -> None:
-        # See _wake: nothing to listen to.
+        # See announce_due: nothing to listen to.
         return None
 
     async def copy_read(self, table: str, after: int, limit: int) -> list[dict[str, Any]]:
