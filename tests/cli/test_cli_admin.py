@@ -80,3 +80,20 @@ def test_event_list_filters(cli: Cli) -> None:
     assert len(cli("event", "list", "--from", "2000-01-01 00:00:00").splitlines()) == 3
     assert len(cli("event", "list", "--to", "2000-01-01 00:00:00").splitlines()) == 1
     cli("event", "list", "--variable", "nonsense", code=2)
+
+
+def test_event_create_with_a_time_zone_shows_the_local_time(cli: Cli) -> None:
+    cli("type", "create", "Custom/NextMonth")
+    out = cli(
+        "event", "create", "3", "Custom/NextMonth",
+        "--start-time", "2026-03-01 00:00:00", "--time-zone", "Europe/Prague",
+    )  # fmt: skip
+    i_event = out.split("#")[1].strip()
+    shown = cli("event", "show", i_event)
+    assert "start_time: 2026-02-28 23:00:00 UTC" in shown
+    assert "asked for:  2026-03-01 00:00:00 Europe/Prague" in shown
+    refused = cli(
+        "event", "create", "3", "Custom/NextMonth",
+        "--start-time", "2026-03-01 00:00:00", "--time-zone", "Europe/Pargue", code=2,
+    )  # fmt: skip
+    assert "unknown time zone 'Europe/Pargue'" in refused

@@ -144,6 +144,14 @@ def test_every_operation_against_a_live_espf(
     later = datetime(2031, 3, 1, tzinfo=UTC)
     assert espf.event_reschedule(second, later).start_time == later
     assert espf.event_cancel(second, "the customer left").state == "cancelled"
+    local = espf.event_create(custom, start_time=datetime(2031, 3, 1), time_zone="Europe/Prague")
+    local_event = espf.event_get(local)
+    assert local_event.start_time == datetime(2031, 2, 28, 23, tzinfo=UTC)
+    assert (local_event.local_start_time, local_event.time_zone) == (
+        "2031-03-01 00:00:00",
+        "Europe/Prague",
+    )
+    espf.event_cancel(local)
 
     # An ordered handler whose Application is down: a key waits behind the first delivery.
     ordered = f"Ordered{kind}"

@@ -118,13 +118,16 @@ class AsyncClient:
         start_time: datetime | str | None = None,
         *,
         idempotency_key: str | None = None,
+        time_zone: str | None = None,
     ) -> int:
         """Put an event into the queue; return its i_event. A fresh
         Idempotency-Key is made unless one is given, and the request is sent
         again through refused connections, 503 and 429 until
-        ``create_deadline``: a repeat returns the first answer."""
+        ``create_deadline``: a repeat returns the first answer. With ``time_zone``
+        (an IANA name), ``start_time`` is local time in that zone: text or a
+        naive datetime."""
         return await self.send(
-            calls.event_create(event_type, variables, start_time, idempotency_key)
+            calls.event_create(event_type, variables, start_time, idempotency_key, time_zone)
         )
 
     async def event_get(self, i_event: int) -> EventDetail:

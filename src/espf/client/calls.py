@@ -95,6 +95,16 @@ def _time_or_none(value: datetime | str | None) -> str | None:
     return None if value is None else api_time(value)
 
 
+def _local_time(value: datetime | str | None) -> str | None:
+    """A local start time for a time_zone: text as it is, or a naive datetime."""
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is not None:
+        raise ValueError("with time_zone, start_time is local time: pass a naive datetime")
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{value.microsecond // 1000:03d}" if value.microsecond >= 1000 else text
+
+
 # -- events -------------------------------------------------------------------------------
 
 
@@ -103,12 +113,15 @@ def event_create(
     variables: Mapping[str, Any] | None,
     start_time: datetime | str | None,
     idempotency_key: str | None,
+    time_zone: str | None = None,
 ) -> Call[int]:
     key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
     body = _present(
         event_type=event_type,
         variables=dict(variables) if variables is not None else None,
-        start_time=_time_or_none(start_time),
+        # With a zone, start_time is local time in it: a naive datetime or text.
+        start_time=_local_time(start_time) if time_zone is not None else _time_or_none(start_time),
+        time_zone=time_zone,
     )
 
     def read(answer: Any) -> int:

@@ -24,6 +24,9 @@ class Event:
     created: datetime
     state: str
     created_by: int | None = None
+    # Created with a time_zone: the local start time asked for, and the zone.
+    local_start_time: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,8 @@ class EventDetail:
     created_by: int | None = None
     deliveries: tuple[Delivery, ...] = ()
     history: tuple[Transition, ...] = ()
+    local_start_time: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

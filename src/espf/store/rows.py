@@ -61,6 +61,8 @@ def event(row: Row) -> Event:
         created_at=row[5],
         state=EventState(row[6]),
         created_by=row[7],
+        local_start=row[8],
+        time_zone=row[9],
     )
 
 

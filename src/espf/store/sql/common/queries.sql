@@ -108,9 +108,9 @@ WHERE s.i_handler = :i_handler ORDER BY t.i_event_type;
 -- which would give up the group commit that concurrent inserts get.
 -- name: event_insert
 INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, coalesce_key,
-                    created_by)
+                    created_by, local_start, time_zone)
 VALUES (:i_env, :i_event_type, :variables, :start_at, :now, 'scheduled', :coalesce_key,
-        :created_by)
+        :created_by, :local_start, :time_zone)
 RETURNING i_event;
 
 -- name: idempotency_key_get
@@ -273,14 +273,14 @@ VALUES (:i_handler, :i_event_type);
 
 -- name: copy_read_events
 SELECT i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at,
-       coalesce_key, created_by
+       coalesce_key, created_by, local_start, time_zone
 FROM events WHERE i_event > :after ORDER BY i_event LIMIT :limit;
 
 -- name: copy_write_events
 INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state,
-    dispatched_at, coalesce_key, created_by)
+    dispatched_at, coalesce_key, created_by, local_start, time_zone)
 VALUES (:i_event, :i_env, :i_event_type, :variables, :start_at, :created_at, :state,
-        :dispatched_at, :coalesce_key, :created_by);
+        :dispatched_at, :coalesce_key, :created_by, :local_start, :time_zone);
 
 -- name: copy_read_deliveries
 SELECT i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,

@@ -113,9 +113,11 @@ SELECT nextval(pg_get_serial_sequence('events', 'i_event')) FROM generate_series
 
 -- name: event_insert_many
 INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state,
-                    coalesce_key, created_by)
+                    coalesce_key, created_by, local_start, time_zone)
 SELECT e.i_event, e.i_env, e.i_event_type, e.variables, e.start_at, e.created_at, 'scheduled',
-       e.coalesce_key, e.created_by
+       e.coalesce_key, e.created_by, e.local_start, e.time_zone
 FROM unnest(:i_events::bigint[], :i_envs::bigint[], :i_event_types::bigint[], :variabless::text[],
-            :start_ats::bigint[], :nows::bigint[], :coalesce_keys::text[], :created_bys::bigint[])
-     AS e(i_event, i_env, i_event_type, variables, start_at, created_at, coalesce_key, created_by);
+            :start_ats::bigint[], :nows::bigint[], :coalesce_keys::text[], :created_bys::bigint[],
+            :local_starts::text[], :time_zones::text[])
+     AS e(i_event, i_env, i_event_type, variables, start_at, created_at, coalesce_key, created_by,
+          local_start, time_zone);

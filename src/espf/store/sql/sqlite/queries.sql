@@ -48,13 +48,13 @@ ON CONFLICT DO NOTHING;
 
 -- name: event_get
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by
+       e.created_by, e.local_start, e.time_zone
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE e.i_event = :i_event AND (:i_env IS NULL OR e.i_env = :i_env);
 
 -- name: event_list
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by
+       e.created_by, e.local_start, e.time_zone
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE (:i_env IS NULL OR e.i_env = :i_env)
   AND (:event_type IS NULL OR t.name = :event_type)
