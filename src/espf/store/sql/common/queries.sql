@@ -468,3 +468,63 @@ WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'held', 'waiting')
                 AND newer.i_event > deliveries.i_event
                 AND newer.state <> 'superseded')
 RETURNING i_delivery, i_event, i_handler, order_key;
+
+-- Schedules (docs/calendar.md). Columns in the order rows.schedule reads.
+-- name: schedule_get
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.i_env = :i_env AND s.i_schedule = :i_schedule;
+
+-- name: schedule_get_by_key
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.i_env = :i_env AND s.key = :key;
+
+-- name: schedule_list
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.i_env = :i_env AND s.i_schedule > :after
+  AND (:key_prefix = '' OR substr(s.key, 1, length(:key_prefix)) = :key_prefix)
+ORDER BY s.i_schedule LIMIT :limit;
+
+-- name: schedule_insert
+INSERT INTO schedules (i_env, key, i_event_type, variables, rule, time_zone, start_at, end_at,
+                       catch_up, catch_up_window_s, paused, last_at, next_at, created_at,
+                       updated_at)
+VALUES (:i_env, :key, :i_event_type, :variables, :rule, :time_zone, :start_at, :end_at,
+        :catch_up, :catch_up_window_s, false, :now, :next_at, :now, :now)
+RETURNING i_schedule;
+
+-- Replacing keeps the id, so an occurrence materialized before is not made again.
+-- name: schedule_upsert
+INSERT INTO schedules (i_env, key, i_event_type, variables, rule, time_zone, start_at, end_at,
+                       catch_up, catch_up_window_s, paused, last_at, next_at, created_at,
+                       updated_at)
+VALUES (:i_env, :key, :i_event_type, :variables, :rule, :time_zone, :start_at, :end_at,
+        :catch_up, :catch_up_window_s, false, :now, :next_at, :now, :now)
+ON CONFLICT (i_env, key) DO UPDATE SET
+    i_event_type = excluded.i_event_type, variables = excluded.variables, rule = excluded.rule,
+    time_zone = excluded.time_zone, start_at = excluded.start_at, end_at = excluded.end_at,
+    catch_up = excluded.catch_up, catch_up_window_s = excluded.catch_up_window_s,
+    paused = false, last_at = {greatest}(schedules.last_at, excluded.last_at),
+    next_at = excluded.next_at, updated_at = excluded.updated_at
+RETURNING i_schedule;
+
+-- name: schedule_set_paused
+UPDATE schedules SET paused = :paused, next_at = :next_at, updated_at = :now
+WHERE i_env = :i_env AND i_schedule = :i_schedule;
+
+-- name: schedule_delete
+DELETE FROM schedules WHERE i_env = :i_env AND i_schedule = :i_schedule RETURNING i_schedule;
+
+-- name: schedule_occurrences_delete
+DELETE FROM schedule_occurrences WHERE i_schedule = :i_schedule;
+
+-- name: schedule_next_due_at
+SELECT min(next_at) FROM schedules WHERE next_at IS NOT NULL;

@@ -217,3 +217,37 @@ WHERE i_env = :i_env AND account_kind = :account_kind AND account = :account
   AND (:service_group IS NULL OR service_group = :service_group)
   AND (:before IS NULL OR i_status_change < :before)
 ORDER BY i_status_change DESC LIMIT :limit;
+
+-- The schedules due at :now, oldest first; the one writer needs no lock.
+-- name: schedule_claim_due
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.next_at IS NOT NULL AND s.next_at <= :now
+ORDER BY s.next_at LIMIT :limit;
+
+-- The identity of each occurrence; those already there come back as nothing.
+-- :occurrences is a JSON array of [i_schedule, at].
+-- name: schedule_occurrence_insert
+INSERT INTO schedule_occurrences (i_schedule, at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:occurrences)
+WHERE true
+ON CONFLICT DO NOTHING
+RETURNING i_schedule, at;
+
+-- :events is a JSON array of [i_env, i_event_type, variables, start_at, coalesce_key,
+-- local_start, time_zone].
+-- name: schedule_event_insert
+INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, coalesce_key,
+                    local_start, time_zone)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+       json_extract(value, '$[3]'), :now, 'scheduled', json_extract(value, '$[4]'),
+       json_extract(value, '$[5]'), json_extract(value, '$[6]')
+FROM json_each(:events);
+
+-- :advances is a JSON array of [i_schedule, last_at, next_at].
+-- name: schedule_advance
+UPDATE schedules SET last_at = json_extract(a.value, '$[1]'), next_at = json_extract(a.value, '$[2]')
+FROM json_each(:advances) AS a
+WHERE schedules.i_schedule = json_extract(a.value, '$[0]');

@@ -29,6 +29,5 @@ CREATE INDEX schedules_by_env ON schedules (i_env, i_schedule);
 CREATE TABLE schedule_occurrences (
     i_schedule BIGINT NOT NULL,
     at         BIGINT NOT NULL,
-    i_event    BIGINT NOT NULL,
     PRIMARY KEY (i_schedule, at)
 );

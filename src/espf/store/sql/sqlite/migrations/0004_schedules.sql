@@ -37,12 +37,12 @@ CREATE INDEX schedules_due ON schedules (next_at) WHERE next_at IS NOT NULL;
 CREATE INDEX schedules_by_env ON schedules (i_env, i_schedule);
 
 -- The identity of an occurrence: one row per (schedule, instant), so one
--- occurrence never produces two events whatever restarts or nodes do. No
--- foreign key to schedules: a deleted schedule's rows go with it (below),
--- the events stay.
+-- occurrence never produces two events whatever restarts or nodes do. The
+-- event itself carries schedule_id and the occurrence's time in its
+-- variables. No foreign key to schedules: a deleted schedule's rows are
+-- deleted with it (ids are never reused), the events stay.
 CREATE TABLE schedule_occurrences (
     i_schedule INTEGER NOT NULL,
     at         INTEGER NOT NULL,
-    i_event    INTEGER NOT NULL,
     PRIMARY KEY (i_schedule, at)
 ) WITHOUT ROWID;
