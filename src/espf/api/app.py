@@ -26,6 +26,7 @@ from espf.api.event_types import event_type_endpoints
 from espf.api.events import event_endpoints
 from espf.api.handlers import handler_endpoints
 from espf.api.responses import JSONResponse, error_response
+from espf.api.schedules import schedule_endpoints
 from espf.api.subscriptions import subscription_endpoints
 from espf.api.users import user_endpoints
 from espf.errors import BadRequest, EspfError, NotFound
@@ -82,6 +83,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
         **subscription_endpoints(ctx),
         **event_type_endpoints(ctx),
         **user_endpoints(ctx),
+        **schedule_endpoints(ctx),
     }
     routes = [
         *(

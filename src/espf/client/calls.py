@@ -26,8 +26,11 @@ from espf.client.models import (
     EventTypeDeleted,
     Handler,
     HandlerDeleted,
+    Occurrence,
     ReplayResult,
     RetrySettings,
+    Schedule,
+    SchedulePage,
     SubscribedAll,
     SubscriptionChange,
     Subscriptions,
@@ -354,3 +357,57 @@ def get_json(path: str) -> Call[dict[str, Any]]:
 
 def get_text(path: str) -> Call[str]:
     return Call("GET", path, str, text=True)
+
+
+# -- schedules ----------------------------------------------------------------------------
+
+
+def _schedule_ref(key: str | None, i_schedule: int | None) -> dict[str, Any]:
+    if (key is None) == (i_schedule is None):
+        raise ValueError("name the schedule by key or by i_schedule (one of them)")
+    return _present(key=key, i_schedule=i_schedule)
+
+
+def schedule_create(
+    key: str,
+    event_type: str,
+    rule: str,
+    time_zone: str,
+    variables: Mapping[str, Any] | None,
+    start_time: str | None,
+    end_time: str | None,
+    catch_up: str | None,
+    catch_up_window_s: int | None,
+    replace: bool,
+) -> Call[Schedule]:
+    body = _present(
+        key=key,
+        event_type=event_type,
+        rule=rule,
+        time_zone=time_zone,
+        variables=dict(variables) if variables is not None else None,
+        start_time=start_time,
+        end_time=end_time,
+        catch_up=catch_up,
+        catch_up_window_s=catch_up_window_s,
+        replace=replace or None,
+    )
+    return _api("schedule/create", _reader(Schedule), body)
+
+
+def schedule_list(
+    after: int | None, limit: int | None, key_prefix: str | None
+) -> Call[SchedulePage]:
+    body = _present(after=after, limit=limit, key_prefix=key_prefix)
+    return _api("schedule/list", _reader(SchedulePage), body)
+
+
+def schedule_by_ref(verb: str, key: str | None, i_schedule: int | None) -> Call[Schedule]:
+    return _api(f"schedule/{verb}", _reader(Schedule), _schedule_ref(key, i_schedule))
+
+
+def schedule_preview(
+    key: str | None, i_schedule: int | None, count: int | None
+) -> Call[tuple[Occurrence, ...]]:
+    body = {**_schedule_ref(key, i_schedule), **_present(count=count)}
+    return _api("schedule/preview", _field("occurrences", Occurrence), body)

@@ -25,8 +25,11 @@ from espf.client.models import (
     EventTypeDeleted,
     Handler,
     HandlerDeleted,
+    Occurrence,
     ReplayResult,
     RetrySettings,
+    Schedule,
+    SchedulePage,
     SubscribedAll,
     SubscriptionChange,
     Subscriptions,
@@ -308,6 +311,60 @@ class Client:
 
     def user_set_role(self, login: str, role: str) -> User:
         return self.send(calls.user_set_role(login, role))
+
+    # -- schedules ------------------------------------------------------------------------
+    def schedule_create(
+        self,
+        key: str,
+        event_type: str,
+        rule: str,
+        time_zone: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        catch_up: str | None = None,
+        catch_up_window_s: int | None = None,
+        replace: bool = False,
+    ) -> Schedule:
+        """Create a recurring schedule for ``key`` (e.g. "i_account=541"), or
+        with ``replace`` replace the one with that key. Times are local in ``time_zone``."""
+        return self.send(
+            calls.schedule_create(
+                key,
+                event_type,
+                rule,
+                time_zone,
+                variables,
+                start_time,
+                end_time,
+                catch_up,
+                catch_up_window_s,
+                replace,
+            )
+        )
+
+    def schedule_list(
+        self, *, after: int | None = None, limit: int | None = None, key_prefix: str | None = None
+    ) -> SchedulePage:
+        return self.send(calls.schedule_list(after, limit, key_prefix))
+
+    def schedule_get(self, key: str | None = None, *, i_schedule: int | None = None) -> Schedule:
+        return self.send(calls.schedule_by_ref("get", key, i_schedule))
+
+    def schedule_pause(self, key: str | None = None, *, i_schedule: int | None = None) -> Schedule:
+        return self.send(calls.schedule_by_ref("pause", key, i_schedule))
+
+    def schedule_resume(self, key: str | None = None, *, i_schedule: int | None = None) -> Schedule:
+        return self.send(calls.schedule_by_ref("resume", key, i_schedule))
+
+    def schedule_delete(self, key: str | None = None, *, i_schedule: int | None = None) -> Schedule:
+        return self.send(calls.schedule_by_ref("delete", key, i_schedule))
+
+    def schedule_preview(
+        self, key: str | None = None, *, i_schedule: int | None = None, count: int | None = None
+    ) -> tuple[Occurrence, ...]:
+        return self.send(calls.schedule_preview(key, i_schedule, count))
 
     # -- account status -------------------------------------------------------------------
     def account_status_report_by_i_account(

@@ -20,7 +20,7 @@ class ScheduleOperations(SqlBackend):
                 raise type_gone() from None
             raise Conflict(
                 f"a schedule with key {new.key!r} already exists in this environment: "
-                "pass replace=true to replace it, or delete it first",
+                "replace it (replace=true; --replace on the command line) or delete it first",
                 code="schedule_exists",
             ) from None
 

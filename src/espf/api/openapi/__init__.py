@@ -13,7 +13,15 @@ from functools import cache
 from typing import Any
 
 from espf import __version__
-from espf.api.openapi import accounts, event_types, events, handlers, operations, users
+from espf.api.openapi import (
+    accounts,
+    event_types,
+    events,
+    handlers,
+    operations,
+    schedules,
+    users,
+)
 from espf.api.openapi.components import SCHEMAS
 
 DESCRIPTION = """\
@@ -46,6 +54,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "event types", "description": "Standard and custom (Custom/...) types"},
             {"name": "users", "description": "API users and their roles"},
             {"name": "accounts", "description": "Provisioning status reported by the Application"},
+            {"name": "schedules", "description": "Recurring schedules that make events"},
             {"name": "operations", "description": "Health, metrics and docs"},
         ],
         "security": [{"basicAuth": []}],
@@ -55,6 +64,7 @@ def openapi_document() -> dict[str, Any]:
             **event_types.PATHS,
             **users.PATHS,
             **accounts.PATHS,
+            **schedules.PATHS,
             **operations.PATHS,
         },
         "components": {
