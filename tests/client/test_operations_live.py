@@ -153,9 +153,9 @@ def test_every_operation_against_a_live_espf(
     )
     espf.event_cancel(local)
 
-    key = f"i_account=541/{kind}"
+    schedule_key = f"i_account=541/{kind}"
     made = espf.schedule_create(
-        key, custom, "monthly on day 1 at 00:00", "Europe/Prague", {"i_account": 541}
+        schedule_key, custom, "monthly on day 1 at 00:00", "Europe/Prague", {"i_account": 541}
     )
     # The first of a month at midnight, in winter or summer time.
     assert made.next_local_time is not None and made.next_local_time[8:] in (
@@ -163,19 +163,19 @@ def test_every_operation_against_a_live_espf(
         "01 00:00:00+02:00",
     )
     with pytest.raises(Conflict):
-        espf.schedule_create(key, custom, "daily at 02:30", "Europe/Prague")
+        espf.schedule_create(schedule_key, custom, "daily at 02:30", "Europe/Prague")
     replaced = espf.schedule_create(
-        key, custom, "daily at 02:30", "Europe/Prague", replace=True, catch_up="latest"
+        schedule_key, custom, "daily at 02:30", "Europe/Prague", replace=True, catch_up="latest"
     )
     assert replaced.i_schedule == made.i_schedule and replaced.catch_up == "latest"
-    assert espf.schedule_get(i_schedule=made.i_schedule).key == key
-    assert [s.key for s in espf.schedule_list(key_prefix=key).schedules] == [key]
-    assert len(espf.schedule_preview(key, count=3)) == 3
-    assert espf.schedule_pause(key).paused
-    assert not espf.schedule_resume(key).paused
-    assert espf.schedule_delete(key).deleted
+    assert espf.schedule_get(i_schedule=made.i_schedule).key == schedule_key
+    assert [s.key for s in espf.schedule_list(key_prefix=schedule_key).schedules] == [schedule_key]
+    assert len(espf.schedule_preview(schedule_key, count=3)) == 3
+    assert espf.schedule_pause(schedule_key).paused
+    assert not espf.schedule_resume(schedule_key).paused
+    assert espf.schedule_delete(schedule_key).deleted
     with pytest.raises(NotFound):
-        espf.schedule_get(key)
+        espf.schedule_get(schedule_key)
 
     # An ordered handler whose Application is down: a key waits behind the first delivery.
     ordered = f"Ordered{kind}"
