@@ -11,11 +11,12 @@ shared; only the variables differ per schedule.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
 
-from espf.calendar.missed import DEFAULT_GRACE_MS, DuePlan, parse_catch_up, plan_due
+from espf.calendar.missed import DEFAULT_GRACE_MS, parse_catch_up, plan_due
 from espf.calendar.occurrences import Occurrence, Recurrence, make_recurrence, next_occurrence
 from espf.coalescing import coalesce_key
 from espf.event_request import format_local
@@ -52,7 +53,13 @@ def occurrence_local_time(occurrence: Occurrence) -> str:
 
 
 class Decider:
-    """``decide`` for Store.schedule_materialize_due."""
+    """``decide`` for Store.schedule_materialize_due.
+
+    A claimed schedule's next_at is the first occurrence after its last_at
+    (the store keeps it so), so what is due depends only on the definition
+    and next_at: schedules of one rule due at one instant share one decision,
+    whatever moment each was created.
+    """
 
     def __init__(self, grace_ms: int = DEFAULT_GRACE_MS) -> None:
         self.grace_ms = grace_ms
@@ -60,10 +67,12 @@ class Decider:
     def __call__(
         self, schedules: Sequence[Schedule], now: int
     ) -> tuple[list[Firing], list[Advance]]:
-        shared: dict[tuple[object, ...], DuePlan] = {}
+        shared: dict[tuple[object, ...], _Shared] = {}
         firings: list[Firing] = []
         advances: list[Advance] = []
         for schedule in schedules:
+            # Claimed schedules are due, so next_at is set.
+            after = (schedule.next_at if schedule.next_at is not None else now) - 1
             definition = (
                 schedule.rule,
                 schedule.time_zone,
@@ -71,45 +80,65 @@ class Decider:
                 schedule.end_at,
                 schedule.catch_up,
                 schedule.catch_up_window_s,
-                schedule.last_at,
+                after,
             )
-            plan = shared.get(definition)
-            if plan is None:
-                recurrence = recurrence_of(
-                    schedule.rule, schedule.time_zone, schedule.start_at, schedule.end_at
-                )
-                catch_up = parse_catch_up(schedule.catch_up, schedule.catch_up_window_s)
-                plan = shared[definition] = plan_due(
-                    recurrence, schedule.last_at, now, catch_up, self.grace_ms
-                )
-            firings += [_firing(schedule, o) for o in plan.fire]
+            decided = shared.get(definition)
+            if decided is None:
+                decided = shared[definition] = self._decide(schedule, after, now)
+            firings += [_firing(schedule, o) for o in decided.fire]
             advances.append(
                 Advance(
                     schedule.i_schedule,
                     # Every occurrence up to now is decided; a clock that
                     # stepped back moves nothing back.
                     max(schedule.last_at, now),
-                    plan.next.instant_ms if plan.next is not None else None,
+                    decided.next_at,
                 )
             )
         return firings, advances
 
+    def _decide(self, schedule: Schedule, after: int, now: int) -> _Shared:
+        recurrence = recurrence_of(
+            schedule.rule, schedule.time_zone, schedule.start_at, schedule.end_at
+        )
+        catch_up = parse_catch_up(schedule.catch_up, schedule.catch_up_window_s)
+        plan = plan_due(recurrence, after, now, catch_up, self.grace_ms)
+        fire = tuple(
+            _Due(o.instant_ms, format_local(o.wall), occurrence_local_time(o)) for o in plan.fire
+        )
+        return _Shared(fire, plan.next.instant_ms if plan.next is not None else None)
 
-def _firing(schedule: Schedule, occurrence: Occurrence) -> Firing:
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """An occurrence to fire, its texts made once for every schedule sharing it."""
+
+    instant_ms: int
+    wall: str
+    local_time: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    fire: tuple[_Due, ...]
+    next_at: int | None
+
+
+def _firing(schedule: Schedule, due: _Due) -> Firing:
     variables = {
         **schedule.variables,
         SCHEDULE_ID_VARIABLE: schedule.i_schedule,
         SCHEDULE_KEY_VARIABLE: schedule.key,
-        OCCURRENCE_LOCAL_TIME_VARIABLE: occurrence_local_time(occurrence),
+        OCCURRENCE_LOCAL_TIME_VARIABLE: due.local_time,
     }
     variables_json = orjson.dumps(variables).decode()
     return Firing(
         i_schedule=schedule.i_schedule,
-        at=occurrence.instant_ms,
+        at=due.instant_ms,
         i_env=schedule.i_env,
         i_event_type=schedule.i_event_type,
         variables_json=variables_json,
         coalesce_key=coalesce_key(schedule.event_type, schedule.i_event_type, variables_json),
-        local_start=format_local(occurrence.wall),
+        local_start=due.wall,
         time_zone=schedule.time_zone,
     )
