@@ -6,6 +6,11 @@ PostgreSQL so that several nodes share a burst) and materializes it in one
 transaction (Store.schedule_materialize_due). A full batch means more may be
 due, so it goes on at once; otherwise it sleeps until the earliest next_at,
 at most ``poll_s``, so a schedule created meanwhile is seen within that.
+
+On PostgreSQL two rounds run at once: while one transaction is in the
+database (inserting events, checking their foreign keys), the other decides
+its batch in Python. SKIP LOCKED keeps them on different schedules. SQLite
+has one writer, so one round at a time.
 """
 
 from __future__ import annotations
@@ -26,14 +31,24 @@ BATCH = 1000
 
 
 class Materializer:
-    def __init__(self, service: Service, poll_s: float = 1.0, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        service: Service,
+        poll_s: float = 1.0,
+        batch: int = BATCH,
+        workers: int | None = None,
+    ) -> None:
         self.service = service
         self.poll_s = poll_s
         self.batch = batch
+        self.workers = workers or (2 if service.store.backend == "postgres" else 1)
         self.decider = Decider()
         self._stop = asyncio.Event()
 
     async def run(self) -> None:
+        await asyncio.gather(*(self._rounds() for _ in range(self.workers)))
+
+    async def _rounds(self) -> None:
         while not self._stop.is_set():
             try:
                 done = await self.service.schedules_materialize(self.decider, self.batch)
