@@ -160,28 +160,74 @@ async def test_each_month_start_makes_one_event_with_the_schedule_variables(
     assert (made[0].local_start, made[0].time_zone) == ("2026-02-01 00:00:00", "Europe/Prague")
 
 
-async def test_daylight_saving_instants(service: Service) -> None:
-    await service.schedule_create(1, spec("a", rule="daily at 02:30", catch_up="all",
-                                          catch_up_window_s=31 * 86400))  # fmt: skip
-    move_to(service, "2026-03-28 12:00:00")
-    await service.schedule_create(1, spec("b", rule="daily at 02:30",
-                                          time_zone="America/New_York"))  # fmt: skip
-    await service.schedule_create(1, spec("c", rule="daily at 02:30",
-                                          time_zone="Australia/Adelaide"))  # fmt: skip
-    got: dict[str, list[str]] = {"a": [], "b": [], "c": []}
-    # Step through two days around Prague's spring change, minute by minute
-    # around each due instant (only on-time occurrences for b and c).
-    step = at("2026-03-28 12:00:00")
-    while step <= at("2026-03-30 12:00:00"):
-        clock(service).advance(step - clock(service).now_ms())
+async def materialize_every_5_minutes(service: Service, until: str) -> dict[str, list[str]]:
+    """Run the materializer as a live service would, every 5 minutes of the
+    frozen clock; the events' UTC start times by schedule key."""
+    while clock(service).now_ms() < at(until):
+        clock(service).advance(5 * 60_000)
         await materialize(service)
-        step += 15 * 60_000
+    made: dict[str, list[str]] = {}
     for e in await events(service):
-        got[e.variables["schedule_key"]].append(format_ms(e.start_at))
-    # Prague: the gap moves 02:30 to 03:00 CEST = 01:00 UTC.
-    assert "2026-03-29 01:00:00" in got["a"]
-    assert got["b"] == ["2026-03-29 06:30:00", "2026-03-30 06:30:00"]
-    assert got["c"] == ["2026-03-28 16:00:00", "2026-03-29 16:00:00"]
+        made.setdefault(e.variables["schedule_key"], []).append(format_ms(e.start_at))
+    return made
+
+
+async def test_spring_forward_in_three_zones(service: Service) -> None:
+    move_to(service, "2026-03-28 00:00:00")
+    await service.schedule_create(1, spec("prague", rule="daily at 02:30"))
+    await service.schedule_create(1, spec("hourly", rule="hourly at :15"))
+    move_to(service, "2026-03-07 00:00:00")
+    await service.schedule_create(
+        1, spec("new_york", rule="daily at 02:30", time_zone="America/New_York")
+    )
+    move_to(service, "2026-10-02 12:00:00")
+    await service.schedule_create(
+        1, spec("adelaide", rule="daily at 02:30", time_zone="Australia/Adelaide")
+    )
+    # Each zone's gap on its own day; the clock runs through all three.
+    move_to(service, "2026-03-07 00:00:00")
+    made = await materialize_every_5_minutes(service, "2026-03-09 12:00:00")
+    move_to(service, "2026-03-28 00:00:00")
+    made = await materialize_every_5_minutes(service, "2026-03-30 00:00:00")
+    move_to(service, "2026-10-02 12:00:00")
+    made = await materialize_every_5_minutes(service, "2026-10-04 12:00:00")
+    # 02:30 is in each gap: the end of the gap, once.
+    assert made["new_york"][:3] == [
+        "2026-03-07 07:30:00",
+        "2026-03-08 07:00:00",  # 03:00 EDT
+        "2026-03-09 06:30:00",
+    ]
+    assert made["prague"][:2] == ["2026-03-28 01:30:00", "2026-03-29 01:00:00"]
+    # 02:30 ACST (+09:30), then 03:00 ACDT (+10:30) at the end of the gap.
+    assert made["adelaide"] == ["2026-10-02 17:00:00", "2026-10-03 16:30:00"]
+    # An hourly rule: once in every real hour, none moved into the gap.
+    around_the_gap = [t for t in made["hourly"] if "2026-03-28 23" <= t < "2026-03-29 03"]
+    assert around_the_gap == [
+        "2026-03-28 23:15:00",
+        "2026-03-29 00:15:00",  # 01:15 CET
+        "2026-03-29 01:15:00",  # 03:15 CEST
+        "2026-03-29 02:15:00",
+    ]
+
+
+async def test_fall_back_fires_once_in_the_repeated_hour(service: Service) -> None:
+    move_to(service, "2026-10-24 12:00:00")
+    await service.schedule_create(1, spec("prague", rule="daily at 02:30"))
+    await service.schedule_create(
+        1, spec("sydney", rule="daily at 02:30", time_zone="Australia/Sydney")
+    )
+    made = await materialize_every_5_minutes(service, "2026-10-26 12:00:00")
+    # 02:30 happens twice in Prague on 25 October: the first pass (CEST) only.
+    assert made["prague"] == ["2026-10-25 00:30:00", "2026-10-26 01:30:00"]
+    assert made["sydney"] == ["2026-10-24 15:30:00", "2026-10-25 15:30:00"]
+    move_to(service, "2026-04-03 12:00:00")
+    await service.schedule_create(
+        1, spec("sydney", rule="daily at 02:30", time_zone="Australia/Sydney"), replace=True
+    )
+    made = await materialize_every_5_minutes(service, "2026-04-05 12:00:00")
+    # Sydney's repeated hour on 5 April: the first pass, AEDT (+11:00), once.
+    april = [t for t in made["sydney"] if t.startswith("2026-04")]
+    assert april == ["2026-04-03 15:30:00", "2026-04-04 15:30:00"]
 
 
 @pytest.mark.parametrize(
