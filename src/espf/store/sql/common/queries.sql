@@ -229,7 +229,9 @@ UNION ALL SELECT 'transitions', count(*) FROM transitions
 UNION ALL SELECT 'idempotency_keys', count(*) FROM idempotency_keys
 UNION ALL SELECT 'deleted_event_types', count(*) FROM deleted_event_types
 UNION ALL SELECT 'account_status_history', count(*) FROM account_status_history
-UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses;
+UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses
+UNION ALL SELECT 'schedules', count(*) FROM schedules
+UNION ALL SELECT 'schedule_occurrences', count(*) FROM schedule_occurrences;
 
 -- name: copy_read_environments
 SELECT i_env, name, created_at
@@ -371,6 +373,31 @@ ORDER BY account_kind, account, service_group;
 -- name: copy_write_account_statuses
 INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
 VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change);
+
+-- name: copy_read_schedules
+SELECT i_schedule, i_env, key, i_event_type, variables, rule, time_zone, start_at, end_at,
+       catch_up, catch_up_window_s, paused, last_at, next_at, created_at, updated_at
+FROM schedules WHERE i_schedule > :after ORDER BY i_schedule LIMIT :limit;
+
+-- name: copy_write_schedules
+INSERT INTO schedules (i_schedule, i_env, key, i_event_type, variables, rule, time_zone,
+                       start_at, end_at, catch_up, catch_up_window_s, paused, last_at, next_at,
+                       created_at, updated_at)
+VALUES (:i_schedule, :i_env, :key, :i_event_type, :variables, :rule, :time_zone, :start_at,
+        :end_at, :catch_up, :catch_up_window_s, CAST(:paused AS integer) <> 0, :last_at, :next_at,
+        :created_at, :updated_at);
+
+-- A page holds every occurrence of the schedules it reaches: the key is i_schedule.
+-- name: copy_read_schedule_occurrences
+SELECT i_schedule, at FROM schedule_occurrences
+WHERE i_schedule > :after
+  AND i_schedule <= (SELECT max(i_schedule) FROM (
+      SELECT i_schedule FROM schedule_occurrences WHERE i_schedule > :after
+      ORDER BY i_schedule LIMIT :limit) AS page)
+ORDER BY i_schedule, at;
+
+-- name: copy_write_schedule_occurrences
+INSERT INTO schedule_occurrences (i_schedule, at) VALUES (:i_schedule, :at);
 
 -- Fan-out, ordering, claiming and replay: {in_ids} and {greatest} are spelled
 -- per dialect by the loader (sql_loader.py).

@@ -25,6 +25,10 @@ UNION ALL
 SELECT setval(pg_get_serial_sequence('events', 'i_event'), coalesce(max(i_event), 0) + 1, false)
 FROM events
 UNION ALL
+SELECT setval(pg_get_serial_sequence('schedules', 'i_schedule'),
+              coalesce(max(i_schedule), 0) + 1, false)
+FROM schedules
+UNION ALL
 SELECT setval(pg_get_serial_sequence('deliveries', 'i_delivery'),
               coalesce(max(i_delivery), 0) + 1, false)
 FROM deliveries
