@@ -56,10 +56,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--scenarios",
         default="ingest,delivery,backlog",
-        help="comma-separated: ingest, delivery, backlog (lateness, memory, start-up)",
+        help="comma-separated: ingest, delivery, backlog (lateness, memory, start-up), "
+        "schedules (memory with many, a burst due at one instant; not in the default set)",
     )
     parser.add_argument("--pending", type=int, help="events pending over the next hours")
     parser.add_argument("--deliveries", type=int, help="events due at once for delivery")
+    parser.add_argument("--schedules", type=int, help="schedules for the memory figure")
+    parser.add_argument("--schedule-burst", type=int, help="schedules due at one instant")
     parser.add_argument("--step-seconds", type=float, help="measured seconds per ingest step")
     parser.add_argument("--stream-seconds", type=float, help="seconds of the 1,000/s stream")
     parser.add_argument(
@@ -139,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in (
         ("pending", args.pending),
         ("deliveries", args.deliveries),
+        ("schedules", args.schedules),
+        ("schedule_burst", args.schedule_burst),
         ("step_s", args.step_seconds),
         ("stream_s", args.stream_seconds),
     ):
@@ -163,9 +168,14 @@ def main(argv: list[str] | None = None) -> int:
             results.skipped.append(f"PostgreSQL: {problem}")
             cfg.backends.remove("postgres")
 
-    from bench import backlog, delivery, ingest
+    from bench import backlog, delivery, ingest, schedules
 
-    scenarios = {"ingest": ingest.run, "delivery": delivery.run, "backlog": backlog.run}
+    scenarios = {
+        "ingest": ingest.run,
+        "delivery": delivery.run,
+        "backlog": backlog.run,
+        "schedules": schedules.run,
+    }
     crashed = None
     try:
         for name in cfg.scenarios:

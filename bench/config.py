@@ -28,6 +28,9 @@ class RunConfig:
     pending: int
     stream_s: float
     stream_rate: float = 1000.0
+    # Schedules: this many for the memory figure, this many due at one instant.
+    schedules: int = 100_000
+    schedule_burst: int = 10_000
     lead_ms: int = 2000
     profile: bool = False
     # espf's own defaults: the baseline sender uses the same numbers.
@@ -62,4 +65,6 @@ def full(work_dir: Path) -> RunConfig:
         deliveries=100_000,
         pending=1_000_000,
         stream_s=30.0,
+        schedules=1_000_000,
+        schedule_burst=100_000,
     )

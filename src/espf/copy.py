@@ -44,6 +44,8 @@ COPIED_TABLES = (
     "deleted_event_types",
     "account_status_history",
     "account_statuses",
+    "schedules",
+    "schedule_occurrences",
 )
 PAGE_ROWS = 5000
 # Every key copied is above this (ids are positive).

@@ -168,6 +168,10 @@ class Event:
     state: EventState
     # The API user who created it; None for the CLI and espf's own events.
     created_by: int | None = None
+    # Created with a time_zone: the local start time asked for, naive
+    # ('YYYY-MM-DD HH:MM:SS[.mmm]'), and the zone; None for a UTC start_time.
+    local_start: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,8 @@ class NewEvent:
     coalesce_key: str | None = None
     idempotency: Idempotency | None = None
     created_by: int | None = None  # the API user, see Event.created_by
+    local_start: str | None = None  # see Event.local_start
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from espf.calendar.local_start import parse_local_start_time
 from espf.errors import BadRequest
 from espf.names import normalize_event_type_name
 from espf.timeparse import parse_start_time
 
-_FIELDS = ("event_type", "variables", "start_time")
+_FIELDS = ("event_type", "variables", "start_time", "time_zone")
 # Deeper nesting is no provisioning data, but it costs every reader's stack.
 MAX_JSON_DEPTH = 32
 
@@ -36,10 +38,13 @@ class EventRequest:
     event_type: str
     variables_json: str
     start_at: int | None  # None: due now
+    # With time_zone: the local start time asked for ('YYYY-MM-DD HH:MM:SS[.mmm]') and the zone.
+    local_start: str | None = None
+    time_zone: str | None = None
 
 
 def parse_event_request(body: Any) -> EventRequest:
-    """Check the shape of ``{"event_type", "variables", "start_time"}``.
+    """Check the shape of ``{"event_type", "variables", "start_time", "time_zone"}``.
 
     Raise BadRequest naming the field that is wrong.
     """
@@ -53,7 +58,7 @@ def parse_event_request(body: Any) -> EventRequest:
     if unknown:
         raise BadRequest(
             f"unknown field(s): {', '.join(map(str, unknown))}; "
-            "an event has event_type, variables and start_time",
+            "an event has event_type, variables, start_time and time_zone",
             code="unknown_field",
         )
     raw_type = body.get("event_type")
@@ -86,6 +91,9 @@ def parse_event_request(body: Any) -> EventRequest:
         )
 
     raw_start = body.get("start_time")
+    raw_zone = body.get("time_zone")
+    if raw_zone is not None:
+        return _local_start_request(event_type, variables_json, raw_start, raw_zone)
     if raw_start is None or raw_start == "":
         start_at = None
     elif isinstance(raw_start, str):
@@ -95,6 +103,35 @@ def parse_event_request(body: Any) -> EventRequest:
             "start_time must be a string 'YYYY-MM-DD HH:MM:SS' (UTC)", code="invalid_field"
         )
     return EventRequest(event_type=event_type, variables_json=variables_json, start_at=start_at)
+
+
+def _local_start_request(
+    event_type: str, variables_json: str, raw_start: Any, raw_zone: Any
+) -> EventRequest:
+    """``start_time`` read as local time in ``time_zone`` (docs/calendar.md)."""
+    if not isinstance(raw_zone, str):
+        raise BadRequest(
+            "time_zone must be an IANA zone name such as 'Europe/Prague'", code="invalid_field"
+        )
+    if not isinstance(raw_start, str) or not raw_start.strip():
+        raise BadRequest(
+            "time_zone needs a start_time: the local time 'YYYY-MM-DD HH:MM:SS' in that zone",
+            code="missing_field",
+        )
+    local = parse_local_start_time(raw_start, raw_zone)
+    return EventRequest(
+        event_type=event_type,
+        variables_json=variables_json,
+        start_at=local.instant_ms,
+        local_start=format_local(local.asked),
+        time_zone=local.time_zone,
+    )
+
+
+def format_local(wall: datetime) -> str:
+    """A naive local time as the API writes times, '.mmm' only when not zero."""
+    text = wall.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{wall.microsecond // 1000:03d}" if wall.microsecond >= 1000 else text
 
 
 def _has_nul(value: Any) -> bool:

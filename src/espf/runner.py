@@ -14,6 +14,7 @@ from espf.api import create_app
 from espf.config import Settings
 from espf.dispatch.dispatcher import Dispatcher
 from espf.metrics import Metrics
+from espf.schedules.materializer import Materializer
 from espf.service import Bootstrap, Service
 from espf.store import create_store
 
@@ -88,6 +89,8 @@ async def _run(service: Service, settings: Settings, *, api: bool, dispatch: boo
     dispatcher = None
     if dispatch:
         dispatcher = Dispatcher(service.store, settings, metrics=metrics, wakeups=service.wakeups)
+    # Schedules' occurrences become events where deliveries are dispatched.
+    materializer = Materializer(service, settings.poll_interval_s) if dispatch else None
     server = None
     if api:
         config = uvicorn.Config(
@@ -112,6 +115,8 @@ async def _run(service: Service, settings: Settings, *, api: bool, dispatch: boo
         tasks.append(asyncio.create_task(server.serve(), name="api"))
     if dispatcher is not None:
         tasks.append(asyncio.create_task(dispatcher.run(), name="dispatcher"))
+    if materializer is not None:
+        tasks.append(asyncio.create_task(materializer.run(), name="schedules"))
     if server is not None:
         scheme = "https" if settings.tls_cert else "http"
         log.info("API listening on %s://%s:%d/espf/v1/", scheme, settings.host, settings.port)
@@ -121,6 +126,8 @@ async def _run(service: Service, settings: Settings, *, api: bool, dispatch: boo
     log.info("stopping")
     if server is not None:
         server.should_exit = True
+    if materializer is not None:
+        await materializer.stop()
     if dispatcher is not None:
         await dispatcher.stop()
     for task in tasks:

@@ -174,3 +174,31 @@ def test_every_body_is_limited(api: Api, method: str) -> None:
         auth=ADMIN3,
     )
     expect_error(response, 413, "payload_too_large")
+
+
+def test_create_with_a_time_zone_shows_both_times(api: Api) -> None:
+    body = {
+        "event_type": CUSTOM_TYPE,
+        "start_time": "2026-03-29 02:30:00",
+        "time_zone": "Europe/Prague",
+    }
+    i_event = api.ok("event/create", body)["i_event"]
+    event = api.ok("event/get", {"i_event": i_event})
+    # In the spring-forward gap: the first instant after it.
+    assert event["start_time"] == "2026-03-29 01:00:00"
+    assert event["local_start_time"] == "2026-03-29 02:30:00"
+    assert event["time_zone"] == "Europe/Prague"
+    plain = api.ok("event/get", {"i_event": api.ids["producer_event_3"]})
+    assert (plain["local_start_time"], plain["time_zone"]) == (None, None)
+
+
+def test_an_unknown_time_zone_is_a_400_naming_it(api: Api) -> None:
+    before = api.ok("event/list", {})
+    body = {
+        "event_type": CUSTOM_TYPE,
+        "start_time": "2026-03-01 00:00:00",
+        "time_zone": "Mars/Base",
+    }
+    error = api.error("event/create", body, 400, "invalid_time_zone")
+    assert "'Mars/Base'" in error["message"]
+    assert api.ok("event/list", {}) == before

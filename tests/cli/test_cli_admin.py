@@ -80,3 +80,52 @@ def test_event_list_filters(cli: Cli) -> None:
     assert len(cli("event", "list", "--from", "2000-01-01 00:00:00").splitlines()) == 3
     assert len(cli("event", "list", "--to", "2000-01-01 00:00:00").splitlines()) == 1
     cli("event", "list", "--variable", "nonsense", code=2)
+
+
+def test_event_create_with_a_time_zone_shows_the_local_time(cli: Cli) -> None:
+    cli("type", "create", "Custom/NextMonth")
+    out = cli(
+        "event", "create", "3", "Custom/NextMonth",
+        "--start-time", "2026-03-01 00:00:00", "--time-zone", "Europe/Prague",
+    )  # fmt: skip
+    i_event = out.split("#")[1].strip()
+    shown = cli("event", "show", i_event)
+    assert "start_time: 2026-02-28 23:00:00 UTC" in shown
+    assert "asked for:  2026-03-01 00:00:00 Europe/Prague" in shown
+    refused = cli(
+        "event", "create", "3", "Custom/NextMonth",
+        "--start-time", "2026-03-01 00:00:00", "--time-zone", "Europe/Pargue", code=2,
+    )  # fmt: skip
+    assert "unknown time zone 'Europe/Pargue'" in refused
+
+
+def test_schedule_verbs_by_key(cli: Cli) -> None:
+    cli("type", "create", "Custom/NextMonth")
+    out = cli(
+        "schedule", "create", "3", "i_account=541", "Custom/NextMonth",
+        "--rule", "monthly on day 1 at 00:00", "--time-zone", "Europe/Prague",
+        "--variables", '{"i_account": 541}',
+    )  # fmt: skip
+    assert out.startswith("Created schedule #1 i_account=541\n")
+    refused = cli(
+        "schedule", "create", "3", "i_account=541", "Custom/NextMonth",
+        "--rule", "daily at 02:30", "--time-zone", "Europe/Prague", code=5,
+    )  # fmt: skip
+    assert "already exists" in refused
+    cli(
+        "schedule", "create", "3", "i_account=541", "Custom/NextMonth",
+        "--rule", "daily at 02:30", "--time-zone", "Europe/Prague", "--replace",
+    )  # fmt: skip
+    assert "daily at 02:30" in cli("schedule", "show", "3", "i_account=541")
+    assert "i_account=541" in cli("schedule", "list", "3")
+    assert "paused:     yes" in cli("schedule", "pause", "3", "#1")
+    assert "paused:     no" in cli("schedule", "resume", "3", "i_account=541")
+    preview = cli("schedule", "preview", "3", "i_account=541", "--count", "2").splitlines()
+    assert preview[0].split() == ["utc", "local", "moved"] and len(preview) == 3
+    bad = cli(
+        "schedule", "create", "3", "k", "Custom/NextMonth",
+        "--rule", "daily at 02:30", "--time-zone", "Mars/Base", code=2,
+    )  # fmt: skip
+    assert "Mars/Base" in bad
+    assert cli("schedule", "delete", "3", "i_account=541") == "Deleted schedule #1 i_account=541\n"
+    assert cli("schedule", "list", "3").splitlines()[1:] == []

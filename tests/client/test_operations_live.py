@@ -144,6 +144,38 @@ def test_every_operation_against_a_live_espf(
     later = datetime(2031, 3, 1, tzinfo=UTC)
     assert espf.event_reschedule(second, later).start_time == later
     assert espf.event_cancel(second, "the customer left").state == "cancelled"
+    local = espf.event_create(custom, start_time=datetime(2031, 3, 1), time_zone="Europe/Prague")
+    local_event = espf.event_get(local)
+    assert local_event.start_time == datetime(2031, 2, 28, 23, tzinfo=UTC)
+    assert (local_event.local_start_time, local_event.time_zone) == (
+        "2031-03-01 00:00:00",
+        "Europe/Prague",
+    )
+    espf.event_cancel(local)
+
+    schedule_key = f"i_account=541/{kind}"
+    made = espf.schedule_create(
+        schedule_key, custom, "monthly on day 1 at 00:00", "Europe/Prague", {"i_account": 541}
+    )
+    # The first of a month at midnight, in winter or summer time.
+    assert made.next_local_time is not None and made.next_local_time[8:] in (
+        "01 00:00:00+01:00",
+        "01 00:00:00+02:00",
+    )
+    with pytest.raises(Conflict):
+        espf.schedule_create(schedule_key, custom, "daily at 02:30", "Europe/Prague")
+    replaced = espf.schedule_create(
+        schedule_key, custom, "daily at 02:30", "Europe/Prague", replace=True, catch_up="latest"
+    )
+    assert replaced.i_schedule == made.i_schedule and replaced.catch_up == "latest"
+    assert espf.schedule_get(i_schedule=made.i_schedule).key == schedule_key
+    assert [s.key for s in espf.schedule_list(key_prefix=schedule_key).schedules] == [schedule_key]
+    assert len(espf.schedule_preview(schedule_key, count=3)) == 3
+    assert espf.schedule_pause(schedule_key).paused
+    assert not espf.schedule_resume(schedule_key).paused
+    assert espf.schedule_delete(schedule_key).deleted
+    with pytest.raises(NotFound):
+        espf.schedule_get(schedule_key)
 
     # An ordered handler whose Application is down: a key waits behind the first delivery.
     ordered = f"Ordered{kind}"

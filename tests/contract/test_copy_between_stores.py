@@ -11,6 +11,8 @@ import pytest
 from espf.copy import COPIED_TABLES, copy_database
 from espf.domain import AttemptOutcome, DeliveryState, NewEvent, Role
 from espf.errors import Conflict
+from espf.schedule_model import NewSchedule
+from espf.schedules.decide import Decider
 from espf.store import Store, create_store
 
 from .senders import sender_settings
@@ -45,7 +47,28 @@ async def filled_source(path: Path) -> Store:
             for d in claimed
         ],
     )
+    for key in ("i_account=1", "i_account=2"):
+        await source.schedule_create(schedule(key, custom.i_event_type), False, T0)
+    await source.schedule_set_paused(1, 2, True, None, T0)
+    # Occurrences of schedule 1 made: their identities are copied too.
+    await source.schedule_materialize_due(T0 + 3 * 600_000, 10, Decider())
     return source
+
+
+def schedule(key: str, i_event_type: int) -> NewSchedule:
+    return NewSchedule(
+        i_env=1,
+        key=key,
+        i_event_type=i_event_type,
+        variables_json='{"i_account": 1}',
+        rule="every 10 minutes",
+        time_zone="UTC",
+        start_at=None,
+        end_at=None,
+        catch_up="all",
+        catch_up_window_s=3600,
+        next_at=T0 + 600_000,
+    )
 
 
 async def test_copy_keeps_everything_and_ids_continue(database_url: str, tmp_path: Path) -> None:
@@ -62,6 +85,7 @@ async def test_copy_keeps_everything_and_ids_continue(database_url: str, tmp_pat
             progress=lambda table, done, total: seen.__setitem__(table, done),
         )
         counts = await source.copy_row_counts()
+        assert counts["schedules"] == 2 and counts["schedule_occurrences"] > 0
         assert report.rows_per_table == {t: counts[t] for t in COPIED_TABLES}
         assert seen == report.rows_per_table
         assert await target.copy_row_counts() == counts
@@ -72,7 +96,7 @@ async def test_copy_keeps_everything_and_ids_continue(database_url: str, tmp_pat
         assert await target.handler_list(None) == await source.handler_list(None)
         assert await target.next_due_at() == await source.next_due_at()
         later = await target.event_insert(NewEvent(1, 10001, "{}", T0), T0)
-        assert later == 14
+        assert later == counts["events"] + 1
         user = await target.user_create(1, "another", "hash", Role.ADMIN, T0)
         assert user.i_user == 3
         weak = await target.user_get_by_login("username")
@@ -80,6 +104,9 @@ async def test_copy_keeps_everything_and_ids_continue(database_url: str, tmp_pat
         found = await target.api_token_find("token-hash", T0)
         assert found is not None and found[1].login == "producer"
         assert await target.api_token_create(user.i_user, "next", "other-hash", T0) == 2
+        assert await target.schedule_get(1, 2) == await source.schedule_get(1, 2)
+        made = await target.schedule_create(schedule("i_account=3", 10001), False, T0)
+        assert made.i_schedule == 3
 
         with pytest.raises(Conflict, match="not empty"):
             await copy_database(source, target, now_ms=T0, node_ttl_ms=15_000)

@@ -27,6 +27,7 @@ from espf.api.events import event_endpoints
 from espf.api.handlers import handler_endpoints
 from espf.api.responses import JSONResponse, error_response
 from espf.api.rest_session import rest_session_routes, unknown_rest_path
+from espf.api.schedules import schedule_endpoints
 from espf.api.subscriptions import subscription_endpoints
 from espf.api.tokens import token_endpoints
 from espf.api.users import user_endpoints
@@ -85,6 +86,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
         **event_type_endpoints(ctx),
         **user_endpoints(ctx),
         **token_endpoints(ctx),
+        **schedule_endpoints(ctx),
     }
     routes = [
         *(

@@ -132,6 +132,13 @@ class Fields:
     def has(self, name: str) -> bool:
         return self._body.get(name) is not None
 
+    def json_object(self, name: str) -> dict[str, Any] | None:
+        """A JSON object of any keys (e.g. variables), checked by the caller."""
+        value = self._get(name, False)
+        if value is not None and not isinstance(value, dict):
+            raise self._wrong(name, "a JSON object")
+        return value
+
     def nested(self, name: str, allowed: Iterable[str]) -> Fields | None:
         """A JSON object inside this one, with its own allowed fields."""
         value = self._get(name, False)

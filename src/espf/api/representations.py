@@ -39,6 +39,8 @@ def event_json(event: Event) -> dict[str, Any]:
         "created": _time(event.created_at),
         "state": event.state.value,
         "created_by": event.created_by,
+        "local_start_time": event.local_start,
+        "time_zone": event.time_zone,
     }
 
 

@@ -26,9 +26,18 @@ def event() -> None:
 @click.argument("event_type")
 @click.option("--variables", default="{}", help="a JSON object, e.g. '{\"i_account\": 541}'")
 @click.option("--start-time", help="'YYYY-MM-DD HH:MM:SS' UTC (default: now)")
+@click.option(
+    "--time-zone",
+    help="an IANA zone, e.g. Europe/Prague: --start-time is then local time in it",
+)
 @click.pass_context
 def event_create(
-    ctx: click.Context, i_env: int, event_type: str, variables: str, start_time: str | None
+    ctx: click.Context,
+    i_env: int,
+    event_type: str,
+    variables: str,
+    start_time: str | None,
+    time_zone: str | None,
 ) -> None:
     """Put an event into the queue, as the API's event/create does.
 
@@ -38,7 +47,12 @@ def event_create(
     try:
         parsed = loads_exact(variables.encode(), "--variables")
         request = parse_event_request(
-            {"event_type": event_type, "variables": parsed, "start_time": start_time}
+            {
+                "event_type": event_type,
+                "variables": parsed,
+                "start_time": start_time,
+                "time_zone": time_zone,
+            }
         )
     except BadRequest as error:
         raise click.UsageError(error.message) from None

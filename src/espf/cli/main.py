@@ -13,6 +13,7 @@ import click
 from espf.cli.event_types import type_
 from espf.cli.events import event
 from espf.cli.handlers import handler, secret
+from espf.cli.schedules import schedule
 from espf.cli.server import api, config, copy_command, dispatcher, migrate, serve
 from espf.cli.user_auth import register_user_auth_commands
 from espf.cli.users import env, user
@@ -59,6 +60,7 @@ for command in (
     type_,
     handler,
     event,
+    schedule,
     secret,
 ):
     main.add_command(command)

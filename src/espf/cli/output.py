@@ -58,6 +58,10 @@ def event_detail(detail: EventDetail) -> str:
         f"Event #{event.i_event}  {event.event_type}  (environment {event.i_env})",
         f"  state:      {event.state.value}",
         f"  start_time: {format_ms(event.start_at)} UTC",
+    ]
+    if event.time_zone is not None:
+        lines.append(f"  asked for:  {event.local_start} {event.time_zone}")
+    lines += [
         f"  created:    {format_ms(event.created_at)} UTC",
         f"  variables:  {orjson.dumps(event.variables).decode()}",
     ]

@@ -28,8 +28,11 @@ from espf.client.models import (
     EventTypeDeleted,
     Handler,
     HandlerDeleted,
+    Occurrence,
     ReplayResult,
     RetrySettings,
+    Schedule,
+    SchedulePage,
     SubscribedAll,
     SubscriptionChange,
     Subscriptions,
@@ -121,13 +124,16 @@ class AsyncClient:
         start_time: datetime | str | None = None,
         *,
         idempotency_key: str | None = None,
+        time_zone: str | None = None,
     ) -> int:
         """Put an event into the queue; return its i_event. A fresh
         Idempotency-Key is made unless one is given, and the request is sent
         again through refused connections, 503 and 429 until
-        ``create_deadline``: a repeat returns the first answer."""
+        ``create_deadline``: a repeat returns the first answer. With ``time_zone``
+        (an IANA name), ``start_time`` is local time in that zone: text or a
+        naive datetime."""
         return await self.send(
-            calls.event_create(event_type, variables, start_time, idempotency_key)
+            calls.event_create(event_type, variables, start_time, idempotency_key, time_zone)
         )
 
     async def event_get(self, i_event: int) -> EventDetail:
@@ -331,6 +337,68 @@ class AsyncClient:
 
     async def user_token_revoke(self, login: str, i_api_token: int) -> ApiTokenRevoked:
         return await self.send(calls.user_token_revoke(login, i_api_token))
+
+    # -- schedules ------------------------------------------------------------------------
+    async def schedule_create(
+        self,
+        key: str,
+        event_type: str,
+        rule: str,
+        time_zone: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        catch_up: str | None = None,
+        catch_up_window_s: int | None = None,
+        replace: bool = False,
+    ) -> Schedule:
+        """Create a recurring schedule for ``key`` (e.g. "i_account=541"), or
+        with ``replace`` replace the one with that key. Times are local in ``time_zone``."""
+        return await self.send(
+            calls.schedule_create(
+                key,
+                event_type,
+                rule,
+                time_zone,
+                variables,
+                start_time,
+                end_time,
+                catch_up,
+                catch_up_window_s,
+                replace,
+            )
+        )
+
+    async def schedule_list(
+        self, *, after: int | None = None, limit: int | None = None, key_prefix: str | None = None
+    ) -> SchedulePage:
+        return await self.send(calls.schedule_list(after, limit, key_prefix))
+
+    async def schedule_get(
+        self, key: str | None = None, *, i_schedule: int | None = None
+    ) -> Schedule:
+        return await self.send(calls.schedule_by_ref("get", key, i_schedule))
+
+    async def schedule_pause(
+        self, key: str | None = None, *, i_schedule: int | None = None
+    ) -> Schedule:
+        return await self.send(calls.schedule_by_ref("pause", key, i_schedule))
+
+    async def schedule_resume(
+        self, key: str | None = None, *, i_schedule: int | None = None
+    ) -> Schedule:
+        return await self.send(calls.schedule_by_ref("resume", key, i_schedule))
+
+    async def schedule_delete(
+        self, key: str | None = None, *, i_schedule: int | None = None
+    ) -> Schedule:
+        return await self.send(calls.schedule_by_ref("delete", key, i_schedule))
+
+    async def schedule_preview(
+        self, key: str | None = None, *, i_schedule: int | None = None, count: int | None = None
+    ) -> tuple[Occurrence, ...]:
+        return await self.send(calls.schedule_preview(key, i_schedule, count))
 
     # -- account status -------------------------------------------------------------------
     async def account_status_report_by_i_account(

@@ -29,8 +29,11 @@ from espf.client.models import (
     EventTypeDeleted,
     Handler,
     HandlerDeleted,
+    Occurrence,
     ReplayResult,
     RetrySettings,
+    Schedule,
+    SchedulePage,
     SubscribedAll,
     SubscriptionChange,
     Subscriptions,
@@ -98,6 +101,16 @@ def _time_or_none(value: datetime | str | None) -> str | None:
     return None if value is None else api_time(value)
 
 
+def _local_time(value: datetime | str | None) -> str | None:
+    """A local start time for a time_zone: text as it is, or a naive datetime."""
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is not None:
+        raise ValueError("with time_zone, start_time is local time: pass a naive datetime")
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{value.microsecond // 1000:03d}" if value.microsecond >= 1000 else text
+
+
 # -- events -------------------------------------------------------------------------------
 
 
@@ -106,12 +119,15 @@ def event_create(
     variables: Mapping[str, Any] | None,
     start_time: datetime | str | None,
     idempotency_key: str | None,
+    time_zone: str | None = None,
 ) -> Call[int]:
     key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
     body = _present(
         event_type=event_type,
         variables=dict(variables) if variables is not None else None,
-        start_time=_time_or_none(start_time),
+        # With a zone, start_time is local time in it: a naive datetime or text.
+        start_time=_local_time(start_time) if time_zone is not None else _time_or_none(start_time),
+        time_zone=time_zone,
     )
 
     def read(answer: Any) -> int:
@@ -368,3 +384,57 @@ def get_json(path: str) -> Call[dict[str, Any]]:
 
 def get_text(path: str) -> Call[str]:
     return Call("GET", path, str, text=True)
+
+
+# -- schedules ----------------------------------------------------------------------------
+
+
+def _schedule_ref(key: str | None, i_schedule: int | None) -> dict[str, Any]:
+    if (key is None) == (i_schedule is None):
+        raise ValueError("name the schedule by key or by i_schedule (one of them)")
+    return _present(key=key, i_schedule=i_schedule)
+
+
+def schedule_create(
+    key: str,
+    event_type: str,
+    rule: str,
+    time_zone: str,
+    variables: Mapping[str, Any] | None,
+    start_time: str | None,
+    end_time: str | None,
+    catch_up: str | None,
+    catch_up_window_s: int | None,
+    replace: bool,
+) -> Call[Schedule]:
+    body = _present(
+        key=key,
+        event_type=event_type,
+        rule=rule,
+        time_zone=time_zone,
+        variables=dict(variables) if variables is not None else None,
+        start_time=start_time,
+        end_time=end_time,
+        catch_up=catch_up,
+        catch_up_window_s=catch_up_window_s,
+        replace=replace or None,
+    )
+    return _api("schedule/create", _reader(Schedule), body)
+
+
+def schedule_list(
+    after: int | None, limit: int | None, key_prefix: str | None
+) -> Call[SchedulePage]:
+    body = _present(after=after, limit=limit, key_prefix=key_prefix)
+    return _api("schedule/list", _reader(SchedulePage), body)
+
+
+def schedule_by_ref(verb: str, key: str | None, i_schedule: int | None) -> Call[Schedule]:
+    return _api(f"schedule/{verb}", _reader(Schedule), _schedule_ref(key, i_schedule))
+
+
+def schedule_preview(
+    key: str | None, i_schedule: int | None, count: int | None
+) -> Call[tuple[Occurrence, ...]]:
+    body = {**_schedule_ref(key, i_schedule), **_present(count=count)}
+    return _api("schedule/preview", _field("occurrences", Occurrence), body)

@@ -24,6 +24,9 @@ class Event:
     created: datetime
     state: str
     created_by: int | None = None
+    # Created with a time_zone: the local start time asked for, and the zone.
+    local_start_time: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,8 @@ class EventDetail:
     created_by: int | None = None
     deliveries: tuple[Delivery, ...] = ()
     history: tuple[Transition, ...] = ()
+    local_start_time: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,3 +300,43 @@ class AccountStatus:
     next_cursor: str | None
     i_account: int | None = None
     id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A recurring schedule that makes events (docs/calendar.md)."""
+
+    i_schedule: int
+    i_env: int
+    key: str
+    event_type: str
+    variables: dict[str, Any]
+    rule: str
+    time_zone: str
+    catch_up: str
+    paused: bool
+    created: datetime
+    updated: datetime
+    start_time: str | None = None  # local time in time_zone
+    end_time: str | None = None
+    catch_up_window_s: int | None = None
+    next_time: datetime | None = None
+    next_local_time: str | None = None  # with its offset
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePage:
+    """One page of ``schedule_list``; pass ``next_after`` back as ``after``."""
+
+    schedules: tuple[Schedule, ...]
+    next_after: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One occurrence of ``schedule_preview``."""
+
+    time: datetime
+    local_time: str  # 'YYYY-MM-DD HH:MM:SS+HH:MM'
+    moved: bool  # a spring-forward gap moved it

@@ -81,6 +81,8 @@ class EventOperations(EventTypeOperations):
                 ),
                 idempotency=idempotency,
                 created_by=created_by,
+                local_start=request.local_start,
+                time_zone=request.time_zone,
             )
 
         try:

@@ -13,6 +13,7 @@ from espf.service.event_types import EventTypeOperations
 from espf.service.events import EventOperations
 from espf.service.handlers import HandlerOperations
 from espf.service.health import HealthOperations
+from espf.service.schedules import ScheduleOperations
 from espf.service.startup import StartupOperations
 from espf.service.subscriptions import SubscriptionOperations
 from espf.service.users import UserOperations
@@ -20,6 +21,7 @@ from espf.service.users import UserOperations
 
 class Service(
     EventOperations,
+    ScheduleOperations,
     DeliveryOperations,
     SubscriptionOperations,
     HandlerOperations,

@@ -24,8 +24,9 @@ def validate_idempotency_key(key: str) -> str:
 
 def request_fingerprint(event_type: str, request: EventRequest) -> str:
     """What makes two event/create requests 'the same' for an idempotency key."""
-    canonical = orjson.dumps(
-        [event_type, orjson.loads(request.variables_json), request.start_at],
-        option=orjson.OPT_SORT_KEYS,
-    )
+    parts = [event_type, orjson.loads(request.variables_json), request.start_at]
+    if request.time_zone is not None:
+        # Only then: keys stored before time_zone existed keep their hash.
+        parts += [request.local_start, request.time_zone]
+    canonical = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()

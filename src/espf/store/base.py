@@ -34,6 +34,8 @@ from espf.domain import (
     Role,
     Transition,
 )
+from espf.schedule_model import Materialized, NewSchedule, Schedule
+from espf.store.schedule_plans import Decide
 
 
 class Store(Protocol):
@@ -318,3 +320,29 @@ class Store(Protocol):
 
     async def api_token_delete(self, i_env: int, login: str, i_api_token: int) -> bool:
         """Delete the token and its sessions; False if the user has no such token."""
+
+    # -- schedules (docs/calendar.md) -----------------------------------------
+    async def schedule_create(self, new: NewSchedule, replace: bool, now: int) -> Schedule:
+        """Raise Conflict (schedule_exists) if the key is taken and not ``replace``;
+        a replaced schedule keeps its id, so its past occurrences stay made."""
+
+    async def schedule_get(self, i_env: int, i_schedule: int) -> Schedule | None: ...
+
+    async def schedule_get_by_key(self, i_env: int, key: str) -> Schedule | None: ...
+
+    async def schedule_list(
+        self, i_env: int, after: int, limit: int, key_prefix: str = ""
+    ) -> list[Schedule]: ...
+
+    async def schedule_set_paused(
+        self, i_env: int, i_schedule: int, paused: bool, next_at: int | None, now: int
+    ) -> None: ...
+
+    async def schedule_delete(self, i_env: int, i_schedule: int) -> bool: ...
+
+    async def schedule_next_due_at(self) -> int | None:
+        """The earliest next_at of any schedule (an index lookup)."""
+
+    async def schedule_materialize_due(self, now: int, limit: int, decide: Decide) -> Materialized:
+        """Materialize up to ``limit`` due schedules in one transaction,
+        each occurrence at most once (schedule_plans.materialize_due)."""

@@ -109,6 +109,8 @@ def new_event_params(event: NewEvent, now: int) -> dict[str, Any]:
         "start_at": event.start_at,
         "coalesce_key": event.coalesce_key,
         "created_by": event.created_by,
+        "local_start": event.local_start,
+        "time_zone": event.time_zone,
         "now": now,
     }
 

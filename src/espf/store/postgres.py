@@ -52,6 +52,8 @@ _EVENT_COLUMNS = (
     "start_at",
     "coalesce_key",
     "created_by",
+    "local_start",
+    "time_zone",
     "now",
 )
 _OUTCOME_COLUMNS = (

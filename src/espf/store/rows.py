@@ -29,6 +29,7 @@ from espf.domain import (
     Role,
     Transition,
 )
+from espf.schedule_model import Schedule
 from espf.store.handler_columns import handler_from_row
 
 Row = Sequence[Any]
@@ -93,6 +94,8 @@ def event(row: Row) -> Event:
         created_at=row[5],
         state=EventState(row[6]),
         created_by=row[7],
+        local_start=row[8],
+        time_zone=row[9],
     )
 
 
@@ -212,4 +215,26 @@ def event_type_usage(
         events_here=int(events_here or 0),
         subscriptions_elsewhere=sum(1 for env, _ in subscribers if env != i_env),
         events_elsewhere=int(events_elsewhere or 0),
+    )
+
+
+def schedule(row: Row) -> Schedule:
+    return Schedule(
+        i_schedule=row[0],
+        i_env=row[1],
+        key=row[2],
+        i_event_type=row[3],
+        event_type=row[4],
+        variables=orjson.loads(row[5]),
+        rule=row[6],
+        time_zone=row[7],
+        start_at=row[8],
+        end_at=row[9],
+        catch_up=row[10],
+        catch_up_window_s=row[11],
+        paused=bool(row[12]),
+        last_at=row[13],
+        next_at=row[14],
+        created_at=row[15],
+        updated_at=row[16],
     )

@@ -19,6 +19,7 @@ from espf.api.openapi import (
     events,
     handlers,
     operations,
+    schedules,
     tokens,
     users,
 )
@@ -55,6 +56,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "event types", "description": "Standard and custom (Custom/...) types"},
             {"name": "users", "description": "API users, their roles, passwords and API tokens"},
             {"name": "accounts", "description": "Provisioning status reported by the Application"},
+            {"name": "schedules", "description": "Recurring schedules that make events"},
             {"name": "operations", "description": "Health, metrics and docs"},
         ],
         "security": [{"basicAuth": []}, {"bearerAuth": []}],
@@ -65,6 +67,7 @@ def openapi_document() -> dict[str, Any]:
             **users.PATHS,
             **tokens.PATHS,
             **accounts.PATHS,
+            **schedules.PATHS,
             **operations.PATHS,
         },
         "components": {

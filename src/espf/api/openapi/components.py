@@ -38,6 +38,13 @@ EVENT_PROPERTIES: dict[str, Schema] = {
     "created_by": nullable(
         integer("The API user who created it; null for the CLI and espf itself")
     ),
+    "local_start_time": nullable(
+        string(
+            "Created with a time_zone: the local start time asked for, 'YYYY-MM-DD HH:MM:SS' "
+            "in time_zone (start_time is the UTC instant it names); null otherwise"
+        )
+    ),
+    "time_zone": nullable(string("The IANA zone of local_start_time; null without one")),
 }
 
 

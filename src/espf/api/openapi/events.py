@@ -62,6 +62,15 @@ def _event_create() -> dict[str, Any]:
                     }
                 ),
                 "start_time": nullable(START_TIME),
+                "time_zone": nullable(
+                    string(
+                        "An IANA zone name: start_time is then local time in it, without an "
+                        "offset. A local time in a spring-forward gap means the first instant "
+                        "after the gap; one that occurs twice, its first occurrence "
+                        "(docs/calendar.md). An unknown zone is a 400 that names it.",
+                        examples=["Europe/Prague"],
+                    )
+                ),
             },
             ("event_type",),
         ),

@@ -103,9 +103,9 @@ WHERE s.i_handler = :i_handler ORDER BY t.i_event_type;
 -- which would give up the group commit that concurrent inserts get.
 -- name: event_insert
 INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, coalesce_key,
-                    created_by)
+                    created_by, local_start, time_zone)
 VALUES (:i_env, :i_event_type, :variables, :start_at, :now, 'scheduled', :coalesce_key,
-        :created_by)
+        :created_by, :local_start, :time_zone)
 RETURNING i_event;
 
 -- name: idempotency_key_get
@@ -225,7 +225,9 @@ UNION ALL SELECT 'transitions', count(*) FROM transitions
 UNION ALL SELECT 'idempotency_keys', count(*) FROM idempotency_keys
 UNION ALL SELECT 'deleted_event_types', count(*) FROM deleted_event_types
 UNION ALL SELECT 'account_status_history', count(*) FROM account_status_history
-UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses;
+UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses
+UNION ALL SELECT 'schedules', count(*) FROM schedules
+UNION ALL SELECT 'schedule_occurrences', count(*) FROM schedule_occurrences;
 
 -- name: copy_read_environments
 SELECT i_env, name, created_at
@@ -265,14 +267,14 @@ VALUES (:i_handler, :i_event_type);
 
 -- name: copy_read_events
 SELECT i_event, i_env, i_event_type, variables, start_at, created_at, state, dispatched_at,
-       coalesce_key, created_by
+       coalesce_key, created_by, local_start, time_zone
 FROM events WHERE i_event > :after ORDER BY i_event LIMIT :limit;
 
 -- name: copy_write_events
 INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state,
-    dispatched_at, coalesce_key, created_by)
+    dispatched_at, coalesce_key, created_by, local_start, time_zone)
 VALUES (:i_event, :i_env, :i_event_type, :variables, :start_at, :created_at, :state,
-        :dispatched_at, :coalesce_key, :created_by);
+        :dispatched_at, :coalesce_key, :created_by, :local_start, :time_zone);
 
 -- name: copy_read_deliveries
 SELECT i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
@@ -363,6 +365,31 @@ ORDER BY account_kind, account, service_group;
 -- name: copy_write_account_statuses
 INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
 VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change);
+
+-- name: copy_read_schedules
+SELECT i_schedule, i_env, key, i_event_type, variables, rule, time_zone, start_at, end_at,
+       catch_up, catch_up_window_s, paused, last_at, next_at, created_at, updated_at
+FROM schedules WHERE i_schedule > :after ORDER BY i_schedule LIMIT :limit;
+
+-- name: copy_write_schedules
+INSERT INTO schedules (i_schedule, i_env, key, i_event_type, variables, rule, time_zone,
+                       start_at, end_at, catch_up, catch_up_window_s, paused, last_at, next_at,
+                       created_at, updated_at)
+VALUES (:i_schedule, :i_env, :key, :i_event_type, :variables, :rule, :time_zone, :start_at,
+        :end_at, :catch_up, :catch_up_window_s, CAST(:paused AS integer) <> 0, :last_at, :next_at,
+        :created_at, :updated_at);
+
+-- A page holds every occurrence of the schedules it reaches: the key is i_schedule.
+-- name: copy_read_schedule_occurrences
+SELECT i_schedule, at FROM schedule_occurrences
+WHERE i_schedule > :after
+  AND i_schedule <= (SELECT max(i_schedule) FROM (
+      SELECT i_schedule FROM schedule_occurrences WHERE i_schedule > :after
+      ORDER BY i_schedule LIMIT :limit) AS page)
+ORDER BY i_schedule, at;
+
+-- name: copy_write_schedule_occurrences
+INSERT INTO schedule_occurrences (i_schedule, at) VALUES (:i_schedule, :at);
 
 -- Fan-out, ordering, claiming and replay: {in_ids} and {greatest} are spelled
 -- per dialect by the loader (sql_loader.py).
@@ -515,3 +542,62 @@ FROM api_tokens WHERE i_api_token > :after ORDER BY i_api_token LIMIT :limit;
 -- name: copy_write_api_tokens
 INSERT INTO api_tokens (i_api_token, i_user, name, token_hash, created_at, last_used_at)
 VALUES (:i_api_token, :i_user, :name, :token_hash, :created_at, :last_used_at);
+-- Schedules (docs/calendar.md). Columns in the order rows.schedule reads.
+-- name: schedule_get
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.i_env = :i_env AND s.i_schedule = :i_schedule;
+
+-- name: schedule_get_by_key
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.i_env = :i_env AND s.key = :key;
+
+-- name: schedule_list
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.i_env = :i_env AND s.i_schedule > :after
+  AND (:key_prefix = '' OR substr(s.key, 1, length(:key_prefix)) = :key_prefix)
+ORDER BY s.i_schedule LIMIT :limit;
+
+-- name: schedule_insert
+INSERT INTO schedules (i_env, key, i_event_type, variables, rule, time_zone, start_at, end_at,
+                       catch_up, catch_up_window_s, paused, last_at, next_at, created_at,
+                       updated_at)
+VALUES (:i_env, :key, :i_event_type, :variables, :rule, :time_zone, :start_at, :end_at,
+        :catch_up, :catch_up_window_s, false, :now, :next_at, :now, :now)
+RETURNING i_schedule;
+
+-- Replacing keeps the id, so an occurrence materialized before is not made again.
+-- name: schedule_upsert
+INSERT INTO schedules (i_env, key, i_event_type, variables, rule, time_zone, start_at, end_at,
+                       catch_up, catch_up_window_s, paused, last_at, next_at, created_at,
+                       updated_at)
+VALUES (:i_env, :key, :i_event_type, :variables, :rule, :time_zone, :start_at, :end_at,
+        :catch_up, :catch_up_window_s, false, :now, :next_at, :now, :now)
+ON CONFLICT (i_env, key) DO UPDATE SET
+    i_event_type = excluded.i_event_type, variables = excluded.variables, rule = excluded.rule,
+    time_zone = excluded.time_zone, start_at = excluded.start_at, end_at = excluded.end_at,
+    catch_up = excluded.catch_up, catch_up_window_s = excluded.catch_up_window_s,
+    paused = false, last_at = {greatest}(schedules.last_at, excluded.last_at),
+    next_at = excluded.next_at, updated_at = excluded.updated_at
+RETURNING i_schedule;
+
+-- name: schedule_set_paused
+UPDATE schedules SET paused = :paused, next_at = :next_at, updated_at = :now
+WHERE i_env = :i_env AND i_schedule = :i_schedule;
+
+-- name: schedule_delete
+DELETE FROM schedules WHERE i_env = :i_env AND i_schedule = :i_schedule RETURNING i_schedule;
+
+-- name: schedule_occurrences_delete
+DELETE FROM schedule_occurrences WHERE i_schedule = :i_schedule;
+
+-- name: schedule_next_due_at
+SELECT min(next_at) FROM schedules WHERE next_at IS NOT NULL;

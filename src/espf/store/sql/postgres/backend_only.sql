@@ -25,6 +25,10 @@ UNION ALL
 SELECT setval(pg_get_serial_sequence('events', 'i_event'), coalesce(max(i_event), 0) + 1, false)
 FROM events
 UNION ALL
+SELECT setval(pg_get_serial_sequence('schedules', 'i_schedule'),
+              coalesce(max(i_schedule), 0) + 1, false)
+FROM schedules
+UNION ALL
 SELECT setval(pg_get_serial_sequence('deliveries', 'i_delivery'),
               coalesce(max(i_delivery), 0) + 1, false)
 FROM deliveries
@@ -117,9 +121,11 @@ SELECT nextval(pg_get_serial_sequence('events', 'i_event')) FROM generate_series
 
 -- name: event_insert_many
 INSERT INTO events (i_event, i_env, i_event_type, variables, start_at, created_at, state,
-                    coalesce_key, created_by)
+                    coalesce_key, created_by, local_start, time_zone)
 SELECT e.i_event, e.i_env, e.i_event_type, e.variables, e.start_at, e.created_at, 'scheduled',
-       e.coalesce_key, e.created_by
+       e.coalesce_key, e.created_by, e.local_start, e.time_zone
 FROM unnest(:i_events::bigint[], :i_envs::bigint[], :i_event_types::bigint[], :variabless::text[],
-            :start_ats::bigint[], :nows::bigint[], :coalesce_keys::text[], :created_bys::bigint[])
-     AS e(i_event, i_env, i_event_type, variables, start_at, created_at, coalesce_key, created_by);
+            :start_ats::bigint[], :nows::bigint[], :coalesce_keys::text[], :created_bys::bigint[],
+            :local_starts::text[], :time_zones::text[])
+     AS e(i_event, i_env, i_event_type, variables, start_at, created_at, coalesce_key, created_by,
+          local_start, time_zone);

@@ -57,13 +57,13 @@ ON CONFLICT DO NOTHING;
 
 -- name: event_get
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by
+       e.created_by, e.local_start, e.time_zone
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE e.i_event = :i_event AND (:i_env::bigint IS NULL OR e.i_env = :i_env);
 
 -- name: event_list
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by
+       e.created_by, e.local_start, e.time_zone
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE (:i_env::bigint IS NULL OR e.i_env = :i_env)
   AND (:event_type::text IS NULL OR t.name = :event_type)
@@ -292,3 +292,31 @@ FROM api_tokens t JOIN api_users u ON u.i_user = t.i_user
 WHERE (:i_env::bigint IS NULL OR u.i_env = :i_env)
   AND (:login::text IS NULL OR u.login = :login)
 ORDER BY t.i_api_token;
+-- The schedules due at :now, oldest first. SKIP LOCKED: several dispatcher
+-- nodes share the due schedules instead of queueing behind each other.
+-- name: schedule_claim_due
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.next_at IS NOT NULL AND s.next_at <= :now
+ORDER BY s.next_at LIMIT :limit
+FOR UPDATE OF s SKIP LOCKED;
+
+-- name: schedule_occurrence_insert
+INSERT INTO schedule_occurrences (i_schedule, at)
+SELECT (o->>0)::bigint, (o->>1)::bigint FROM jsonb_array_elements(:occurrences::jsonb) AS o
+ON CONFLICT DO NOTHING
+RETURNING i_schedule, at;
+
+-- name: schedule_event_insert
+INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, coalesce_key,
+                    local_start, time_zone)
+SELECT (e->>0)::bigint, (e->>1)::bigint, e->>2, (e->>3)::bigint, :now::bigint, 'scheduled',
+       e->>4, e->>5, e->>6
+FROM jsonb_array_elements(:events::jsonb) AS e;
+
+-- name: schedule_advance
+UPDATE schedules SET last_at = (a->>1)::bigint, next_at = (a->>2)::bigint
+FROM jsonb_array_elements(:advances::jsonb) AS a
+WHERE schedules.i_schedule = (a->>0)::bigint;

@@ -48,13 +48,13 @@ ON CONFLICT DO NOTHING;
 
 -- name: event_get
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by
+       e.created_by, e.local_start, e.time_zone
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE e.i_event = :i_event AND (:i_env IS NULL OR e.i_env = :i_env);
 
 -- name: event_list
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by
+       e.created_by, e.local_start, e.time_zone
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE (:i_env IS NULL OR e.i_env = :i_env)
   AND (:event_type IS NULL OR t.name = :event_type)
@@ -250,3 +250,36 @@ SELECT t.i_api_token, t.i_user, u.i_env, u.login, t.name, t.created_at, t.last_u
 FROM api_tokens t JOIN api_users u ON u.i_user = t.i_user
 WHERE (:i_env IS NULL OR u.i_env = :i_env) AND (:login IS NULL OR u.login = :login)
 ORDER BY t.i_api_token;
+-- The schedules due at :now, oldest first; the one writer needs no lock.
+-- name: schedule_claim_due
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.next_at IS NOT NULL AND s.next_at <= :now
+ORDER BY s.next_at LIMIT :limit;
+
+-- The identity of each occurrence; those already there come back as nothing.
+-- :occurrences is a JSON array of [i_schedule, at].
+-- name: schedule_occurrence_insert
+INSERT INTO schedule_occurrences (i_schedule, at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:occurrences)
+WHERE true
+ON CONFLICT DO NOTHING
+RETURNING i_schedule, at;
+
+-- :events is a JSON array of [i_env, i_event_type, variables, start_at, coalesce_key,
+-- local_start, time_zone].
+-- name: schedule_event_insert
+INSERT INTO events (i_env, i_event_type, variables, start_at, created_at, state, coalesce_key,
+                    local_start, time_zone)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+       json_extract(value, '$[3]'), :now, 'scheduled', json_extract(value, '$[4]'),
+       json_extract(value, '$[5]'), json_extract(value, '$[6]')
+FROM json_each(:events);
+
+-- :advances is a JSON array of [i_schedule, last_at, next_at].
+-- name: schedule_advance
+UPDATE schedules SET last_at = json_extract(a.value, '$[1]'), next_at = json_extract(a.value, '$[2]')
+FROM json_each(:advances) AS a
+WHERE schedules.i_schedule = json_extract(a.value, '$[0]');
