@@ -16,6 +16,7 @@ from espf.domain import DeliveryState, EventState
 
 if TYPE_CHECKING:
     from espf.service import QueueSnapshot
+    from espf.store.storage_full import StorageWatch
 
 # Attempt latencies: local receivers answer in a millisecond, remote ones in
 # seconds, and the original's timeout is 300 s.
@@ -86,6 +87,20 @@ class Metrics:
             "How long the oldest due, unsent event or delivery has waited",
             registry=r,
         )
+        self.storage_full = Gauge(
+            "espf_storage_full",
+            "1 while writes fail because the database's disk is full (503 storage_full)",
+            registry=r,
+        )
+        self.storage_full_episodes = Gauge(
+            "espf_storage_full_episodes",
+            "Full-disk episodes this process has seen since it started",
+            registry=r,
+        )
+
+    def refresh_storage(self, watch: StorageWatch) -> None:
+        self.storage_full.set(1 if watch.full else 0)
+        self.storage_full_episodes.set(watch.episodes)
 
     def refresh_queue_gauges(self, queue: QueueSnapshot) -> None:
         # The store counts only the states it has: every other state is 0

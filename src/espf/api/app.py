@@ -46,10 +46,12 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         version = await service.require_current_schema()
+        service.require_storage_room()
         return JSONResponse({"status": "ready", "schema_version": version})
 
     async def metrics_page(request: Request) -> Response:
         metrics.refresh_queue_gauges(await service.queue_snapshot())
+        metrics.refresh_storage(service.storage_watch())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     def guarded(route: str, endpoint: Endpoint) -> Endpoint:

@@ -32,6 +32,7 @@ from espf.metrics import Metrics
 from espf.retry import RetryPolicy
 from espf.retry_overrides import retry_policy_for
 from espf.store import Store
+from espf.store.storage_full import StorageFull
 
 log = logging.getLogger("espf.dispatch")
 
@@ -151,6 +152,10 @@ class Dispatcher:
             limit = min(batch_size, free)
             try:
                 claimed = await self.store.dispatch_due(self.node_id, self.clock.now_ms(), limit)
+            except StorageFull:
+                # Logged once per episode by the store's watch, not per poll.
+                await self._sleep(self.settings.poll_interval_s)
+                continue
             except Exception:
                 log.exception("could not claim due deliveries; retrying")
                 await self._sleep(self.settings.poll_interval_s)
@@ -304,6 +309,8 @@ class Dispatcher:
                 if time.monotonic() >= next_prune:
                     await self._forget_old_idempotency_keys()
                     next_prune = time.monotonic() + PRUNE_INTERVAL_S
+            except StorageFull:
+                pass  # logged once per episode by the store's watch
             except Exception:
                 log.exception("dispatcher maintenance failed; will retry")
 

@@ -33,10 +33,12 @@ from espf.domain import (
     Role,
     Transition,
 )
+from espf.store.storage_full import StorageWatch
 
 
 class Store(Protocol):
     backend: str  # "sqlite" or "postgres"
+    storage: StorageWatch  # whether the database's disk is full now (storage_full.py)
 
     async def open(self) -> None:
         """Connect. Does not change the schema: see migrate()."""
