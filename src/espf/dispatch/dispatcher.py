@@ -26,6 +26,7 @@ from espf.config import Settings
 from espf.dispatch.auto_pause import AutoPauser
 from espf.dispatch.outcome import decide_outcome
 from espf.dispatch.outcomes import OutcomeRecorder
+from espf.dispatch.pruner import Pruner
 from espf.dispatch.sender import EventSender
 from espf.domain import ClaimedDelivery, DeliveryState, HandlerHealth, RetryOverrides
 from espf.metrics import Metrics
@@ -88,6 +89,7 @@ class Dispatcher:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._maintenance: asyncio.Task[None] | None = None
+        self._pruner = Pruner(store, settings, self.clock)
 
     # -- waking -------------------------------------------------------------------
     def notify(self, due_at: int) -> None:
@@ -104,13 +106,16 @@ class Dispatcher:
         await self._declare_dead_local_nodes()
         await self._rescue_orphans()
         self._maintenance = asyncio.create_task(self._maintain())
+        # Its own task: a long round must not delay the heartbeat.
+        pruning = asyncio.create_task(self._pruner.run_forever())
         log.info("dispatcher %s started", self.node_id)
         try:
             await self._loop()
         finally:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+            for task in (self._maintenance, pruning):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def stop(self) -> None:
         """Stop claiming; let in-flight requests finish within the grace

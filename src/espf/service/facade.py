@@ -13,6 +13,7 @@ from espf.service.event_types import EventTypeOperations
 from espf.service.events import EventOperations
 from espf.service.handlers import HandlerOperations
 from espf.service.health import HealthOperations
+from espf.service.retention import RetentionOperations
 from espf.service.startup import StartupOperations
 from espf.service.subscriptions import SubscriptionOperations
 from espf.service.users import UserOperations
@@ -28,6 +29,7 @@ class Service(
     AuthenticationOperations,
     AccountOperations,
     HealthOperations,
+    RetentionOperations,
     StartupOperations,
 ):
     """The operations everyone calls (see the package docstring)."""

@@ -33,6 +33,7 @@ from espf.domain import (
     Role,
     Transition,
 )
+from espf.store.retention_plans import PruneBatch
 from espf.store.storage_full import StorageWatch
 
 
@@ -138,6 +139,19 @@ class Store(Protocol):
 
     async def idempotency_prune(self, not_before: int) -> int:
         """Forget idempotency keys older than ``not_before``."""
+
+    # -- retention (retention_plans.py) ----------------------------------------
+    async def prune_events(self, cutoffs: Mapping[str, int], limit: int) -> PruneBatch:
+        """Delete up to ``limit`` whole events that are final and older than
+        their state's cutoff (``cutoffs``: state -> epoch ms), with every row
+        of theirs, in one short transaction. ``busy`` if another node prunes."""
+
+    async def prune_account_history(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` superseded account status reports older than
+        ``cutoff``; the current status of each account stays."""
+
+    async def prune_preview(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
+        """How many events per state (and ``account_history`` reports) would go."""
 
     async def transition_list(self, i_event: int) -> list[Transition]:
         """Every recorded state change of the event and its deliveries."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from espf.store.sql_deliveries import DeliveryOperations
 from espf.store.sql_records import RecordOperations
+from espf.store.sql_retention import RetentionOperations
 
 
-class SqlStore(RecordOperations, DeliveryOperations):
+class SqlStore(RecordOperations, DeliveryOperations, RetentionOperations):
     """The operations of both halves; a backend adds the hooks."""

@@ -468,3 +468,56 @@ WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'held', 'waiting')
                 AND newer.i_event > deliveries.i_event
                 AND newer.state <> 'superseded')
 RETURNING i_delivery, i_event, i_handler, order_key;
+
+-- Retention (store/retention_plans.py). An event may go when it is in a
+-- final state and everything about it happened before the cutoff: created,
+-- every delivery final and finished, every transition. An event created
+-- after the cutoff cannot qualify, so the scan reads only old events.
+-- name: prune_count
+SELECT count(*) FROM events e
+WHERE e.state = :state AND e.created_at < :cutoff
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
+      AND (d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+           OR d.finished_at IS NULL OR d.finished_at >= :cutoff))
+  AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.i_event = e.i_event AND t.at >= :cutoff);
+
+-- The candidates, looked at again in a later statement (on PostgreSQL a
+-- fresh snapshot, after their rows were locked): an event whose delivery
+-- was reopened meanwhile is no longer final and is kept whole.
+-- name: prune_still_final
+SELECT e.i_event FROM events e
+WHERE e.i_event {in_ids}
+  AND e.state IN ('delivered', 'superseded', 'rejected', 'failed', 'cancelled', 'unrouted')
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
+      AND d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded'));
+
+-- Children first: transitions and attempts name deliveries, deliveries name events.
+-- name: prune_transitions
+DELETE FROM transitions WHERE i_event {in_ids};
+
+-- name: prune_attempts
+DELETE FROM attempts
+WHERE i_delivery IN (SELECT i_delivery FROM deliveries WHERE i_event {in_ids});
+
+-- name: prune_deliveries
+DELETE FROM deliveries WHERE i_event {in_ids};
+
+-- name: prune_events
+DELETE FROM events WHERE i_event {in_ids};
+
+-- Superseded status reports older than the cutoff; the current one of each
+-- account and service group (account_statuses) stays, however old.
+-- name: prune_account_history_count
+SELECT count(*) FROM account_status_history h
+WHERE h.reported_at < :cutoff
+  AND NOT EXISTS (SELECT 1 FROM account_statuses s WHERE s.i_status_change = h.i_status_change);
+
+-- name: prune_account_history
+DELETE FROM account_status_history
+WHERE i_status_change IN (
+  SELECT h.i_status_change FROM account_status_history h
+  WHERE h.reported_at < :cutoff
+    AND NOT EXISTS (SELECT 1 FROM account_statuses s WHERE s.i_status_change = h.i_status_change)
+  ORDER BY h.reported_at LIMIT :limit);

@@ -257,3 +257,23 @@ ORDER BY i_status_change DESC LIMIT :limit;
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
 VALUES (:i_event_type, :name, CAST(:builtin AS integer) <> 0, :created_at)
 ON CONFLICT (i_event_type) DO NOTHING;
+
+-- Retention (store/retention_plans.py). One node prunes at a time: a
+-- transaction-scoped advisory lock, given up at commit; a node that does
+-- not get it skips this round. The key names the schema: one installation per schema.
+-- name: prune_try_lock
+SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.espf_prune'));
+
+-- The candidates' rows are locked (rows a live transaction holds are left
+-- for the next round), so that a replay waits for the prune or the prune
+-- for the replay, never half of each.
+-- name: prune_candidates
+SELECT e.i_event FROM events e
+WHERE e.state = :state AND e.created_at < :cutoff
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
+      AND (d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+           OR d.finished_at IS NULL OR d.finished_at >= :cutoff))
+  AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.i_event = e.i_event AND t.at >= :cutoff)
+ORDER BY e.created_at LIMIT :limit
+FOR UPDATE OF e SKIP LOCKED;

@@ -217,3 +217,18 @@ WHERE i_env = :i_env AND account_kind = :account_kind AND account = :account
   AND (:service_group IS NULL OR service_group = :service_group)
   AND (:before IS NULL OR i_status_change < :before)
 ORDER BY i_status_change DESC LIMIT :limit;
+
+-- Retention (store/retention_plans.py): SQLite's one writer needs no lock
+-- and no row locks.
+-- name: prune_try_lock
+SELECT 1;
+
+-- name: prune_candidates
+SELECT e.i_event FROM events e
+WHERE e.state = :state AND e.created_at < :cutoff
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
+      AND (d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+           OR d.finished_at IS NULL OR d.finished_at >= :cutoff))
+  AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.i_event = e.i_event AND t.at >= :cutoff)
+ORDER BY e.created_at LIMIT :limit;
