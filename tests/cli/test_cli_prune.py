@@ -58,3 +58,21 @@ def test_bad_retention_is_refused_before_anything_runs(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "ESPF_RETENTION" in result.output and "never pruned" in result.output
     assert not (tmp_path / "espf.db").exists()
+
+
+def test_db_stats_shows_rows_size_and_the_next_prune(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'espf.db'}"
+    asyncio.run(_old_unrouted_events(url, 4))
+    result = CliRunner().invoke(main, ["--database-url", url, "db", "stats"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.startswith("Database size: ")
+    lines = [line.split() for line in out.splitlines()]
+    assert ["events", "4"] in lines
+    assert ["deliveries", "0"] in lines
+    unrouted = next(line for line in lines if line[:2] == ["unrouted", "4"])
+    assert unrouted[2].startswith("2023-"), "the oldest unrouted event's creation time"
+    assert ["unrouted", "4", "events"] in lines, "the next prune removes all four"
+    CliRunner().invoke(main, ["--database-url", url, "prune"])
+    after = CliRunner().invoke(main, ["--database-url", url, "db", "stats"]).output
+    assert ["events", "0"] in [line.split() for line in after.splitlines()]

@@ -198,3 +198,28 @@ async def test_one_postgresql_node_prunes_at_a_time(service: Service) -> None:
     finally:
         await other_node.close()
     assert (await pruner_of(service).round(pause_s=0)).events == 1
+
+
+async def test_db_stats_counts_rows_by_table_and_state(service: Service) -> None:
+    await handler(service)
+    first = await create(service)
+    await answer(service, await claim(service), 200)
+    advance(service, 8 * DAY_MS)
+    await create(service)
+    await answer(service, await claim(service), 503)
+    stats = await service.db_stats()
+    assert stats.rows["events"] == 2 and stats.rows["deliveries"] == 2
+    assert stats.rows["attempts"] == 2
+    assert {s: r.count for s, r in stats.events_by_state.items()} == {
+        "delivered": 1,
+        "pending": 1,
+    }
+    assert stats.events_by_state["delivered"].oldest_at == (
+        (await service.event_get(first, 1)).event.created_at
+    )
+    assert stats.deliveries_by_state["pending"].count == 1
+    assert stats.size_bytes > 0
+    assert stats.next_prune["delivered"] == 1 and stats.next_prune["rejected"] == 0
+    await pruner_of(service).round(pause_s=0)
+    after = await service.db_stats()
+    assert after.rows["events"] == 1 and after.next_prune["delivered"] == 0

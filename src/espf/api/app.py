@@ -35,6 +35,8 @@ from espf.service import Service
 log = logging.getLogger("espf.api")
 
 API_PREFIX = "/espf/v1/"
+# The database gauges of /metrics count rows: read at most this often.
+DB_STATS_MAX_AGE_S = 60.0
 
 
 def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
@@ -52,6 +54,8 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
     async def metrics_page(request: Request) -> Response:
         metrics.refresh_queue_gauges(await service.queue_snapshot())
         metrics.refresh_storage(service.storage_watch())
+        stats = await service.db_stats_cached(DB_STATS_MAX_AGE_S)
+        metrics.refresh_db_stats(stats, service.clock.now_ms())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     def guarded(route: str, endpoint: Endpoint) -> Endpoint:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from espf.cli.database import db
 from espf.cli.event_types import type_
 from espf.cli.events import event
 from espf.cli.handlers import handler, secret
@@ -61,5 +62,6 @@ for command in (
     event,
     secret,
     prune,
+    db,
 ):
     main.add_command(command)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from espf.db_stats import DbStats
 from espf.domain import (
     AccountRef,
     AccountStatusChange,
@@ -152,6 +153,10 @@ class Store(Protocol):
 
     async def prune_preview(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
         """How many events per state (and ``account_history`` reports) would go."""
+
+    async def db_stats(self, cutoffs: Mapping[str, int]) -> DbStats:
+        """Rows per table and state, oldest row per state, the database's
+        size, and what pruning with ``cutoffs`` would remove now."""
 
     async def transition_list(self, i_event: int) -> list[Transition]:
         """Every recorded state change of the event and its deliveries."""

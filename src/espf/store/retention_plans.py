@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from espf.db_stats import DbStats, StateRows
 from espf.retention import ACCOUNT_HISTORY, PRUNABLE_STATES
 from espf.store.plan import Plan, row, rows, run
 
@@ -70,3 +71,21 @@ def prune_preview(cutoffs: Mapping[str, int]) -> Plan[dict[str, int]]:
     found = yield row("prune_account_history_count", {"cutoff": cutoffs[ACCOUNT_HISTORY]})
     counts[ACCOUNT_HISTORY] = int(found[0])
     return counts
+
+
+def db_stats(cutoffs: Mapping[str, int]) -> Plan[DbStats]:
+    """Rows per table and per state, the database's size, and what a prune
+    now would remove; one snapshot on PostgreSQL."""
+    tables = yield rows("stats_table_rows", {})
+    events = yield rows("stats_events_by_state", {})
+    deliveries = yield rows("stats_deliveries_by_state", {})
+    size = yield row("stats_database_size", {})
+    next_prune = yield from prune_preview(cutoffs)
+    return DbStats(
+        rows={str(r[0]): int(r[1]) for r in tables},
+        events_by_state={str(r[0]): StateRows(int(r[1]), r[2]) for r in events},
+        deliveries_by_state={str(r[0]): StateRows(int(r[1]), r[2]) for r in deliveries},
+        size_bytes=int(size[0]),
+        free_bytes=None if size[1] is None else int(size[1]),
+        next_prune=next_prune,
+    )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from espf.db_stats import DbStats
 from espf.store.retention_plans import (
     PruneBatch,
+    db_stats,
     prune_account_history_batch,
     prune_events_batch,
     prune_preview,
@@ -22,3 +24,6 @@ class RetentionOperations(SqlBackend):
 
     async def prune_preview(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
         return await self._read(prune_preview, cutoffs)
+
+    async def db_stats(self, cutoffs: Mapping[str, int]) -> DbStats:
+        return await self._read(db_stats, cutoffs)

@@ -521,3 +521,19 @@ WHERE i_status_change IN (
   WHERE h.reported_at < :cutoff
     AND NOT EXISTS (SELECT 1 FROM account_statuses s WHERE s.i_status_change = h.i_status_change)
   ORDER BY h.reported_at LIMIT :limit);
+
+-- `espf db stats` (store/sql_retention.py).
+-- name: stats_table_rows
+SELECT 'events', count(*) FROM events
+UNION ALL SELECT 'deliveries', count(*) FROM deliveries
+UNION ALL SELECT 'attempts', count(*) FROM attempts
+UNION ALL SELECT 'transitions', count(*) FROM transitions
+UNION ALL SELECT 'account_status_history', count(*) FROM account_status_history
+UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses
+UNION ALL SELECT 'idempotency_keys', count(*) FROM idempotency_keys;
+
+-- name: stats_events_by_state
+SELECT state, count(*), min(created_at) FROM events GROUP BY state ORDER BY state;
+
+-- name: stats_deliveries_by_state
+SELECT state, count(*), min(created_at) FROM deliveries GROUP BY state ORDER BY state;

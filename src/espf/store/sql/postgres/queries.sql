@@ -277,3 +277,10 @@ WHERE e.state = :state AND e.created_at < :cutoff
   AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.i_event = e.i_event AND t.at >= :cutoff)
 ORDER BY e.created_at LIMIT :limit
 FOR UPDATE OF e SKIP LOCKED;
+
+-- The installation's tables with their indexes and TOAST, in its schema;
+-- the space autovacuum made reusable inside them is not told apart.
+-- name: stats_database_size
+SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint, NULL::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind = 'r';

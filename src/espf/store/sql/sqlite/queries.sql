@@ -232,3 +232,8 @@ WHERE e.state = :state AND e.created_at < :cutoff
            OR d.finished_at IS NULL OR d.finished_at >= :cutoff))
   AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.i_event = e.i_event AND t.at >= :cutoff)
 ORDER BY e.created_at LIMIT :limit;
+
+-- The file's size and its free pages (reused before the file grows).
+-- name: stats_database_size
+SELECT c.page_count * s.page_size, f.freelist_count * s.page_size
+FROM pragma_page_count() AS c, pragma_page_size() AS s, pragma_freelist_count() AS f;
