@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import orjson
 from click.testing import CliRunner
 
 from espf.cli import main
@@ -76,3 +77,42 @@ def test_db_stats_shows_rows_size_and_the_next_prune(tmp_path: Path) -> None:
     CliRunner().invoke(main, ["--database-url", url, "prune"])
     after = CliRunner().invoke(main, ["--database-url", url, "db", "stats"]).output
     assert ["events", "0"] in [line.split() for line in after.splitlines()]
+
+
+def test_account_export_and_expunge(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'espf.db'}"
+    asyncio.run(_old_unrouted_events(url, 2))
+    runner = CliRunner()
+    base = ["--database-url", url, "account"]
+
+    async def add_account_events() -> None:
+        store = create_store(url)
+        await store.open()
+        try:
+            service = Service(store, load_settings({}), FrozenClock())
+            for i_account in (541, 541, 777):
+                await service.event_create(
+                    1, {"event_type": "Account/New", "variables": {"i_account": i_account}}
+                )
+        finally:
+            await store.close()
+
+    asyncio.run(add_account_events())
+    out = tmp_path / "541.jsonl"
+    assert runner.invoke(main, [*base, "export", "1", "541", "-o", str(out)]).exit_code == 0
+    records = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [r["record"] for r in records] == ["event", "event"]
+    assert {r["variables"]["i_account"] for r in records} == {541}
+
+    refused = runner.invoke(main, [*base, "export", "1", "abc"])
+    assert refused.exit_code == 2 and "not a valid integer" in refused.output
+    assert "positive integer" in runner.invoke(main, [*base, "export", "1", "0"]).output
+
+    done = runner.invoke(main, [*base, "expunge", "1", "541", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("Expunged account 541: 2 events")
+    assert runner.invoke(main, [*base, "export", "1", "541"]).output == ""
+    assert runner.invoke(main, [*base, "export", "1", "777"]).output.count("\n") == 1
+    asked = runner.invoke(main, [*base, "expunge", "1", "777"], input="n\n")
+    assert asked.exit_code == 1
+    assert runner.invoke(main, [*base, "export", "1", "777"]).output.count("\n") == 1

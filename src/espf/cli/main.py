@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from espf.cli.account_history import account
 from espf.cli.database import db
 from espf.cli.event_types import type_
 from espf.cli.events import event
@@ -63,5 +64,6 @@ for command in (
     secret,
     prune,
     db,
+    account,
 ):
     main.add_command(command)

@@ -6,6 +6,7 @@ A base class that needs another object's operations derives from it
 
 from __future__ import annotations
 
+from espf.service.account_history import AccountHistoryOperations
 from espf.service.accounts import AccountOperations
 from espf.service.authorization import AuthenticationOperations
 from espf.service.deliveries import DeliveryOperations
@@ -28,6 +29,7 @@ class Service(
     UserOperations,
     AuthenticationOperations,
     AccountOperations,
+    AccountHistoryOperations,
     HealthOperations,
     RetentionOperations,
     StartupOperations,

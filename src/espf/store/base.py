@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from espf.account_history import AccountExpunged, AccountHistory
 from espf.db_stats import DbStats
 from espf.domain import (
     AccountRef,
@@ -157,6 +158,16 @@ class Store(Protocol):
     async def db_stats(self, cutoffs: Mapping[str, int]) -> DbStats:
         """Rows per table and state, oldest row per state, the database's
         size, and what pruning with ``cutoffs`` would remove now."""
+
+    async def account_export(self, i_env: int, account: AccountRef) -> AccountHistory:
+        """Every event (by its variables' i_account), delivery, attempt,
+        transition and status report of the account, in one snapshot."""
+
+    async def account_expunge(
+        self, i_env: int, account: AccountRef, now: int, by: int | None
+    ) -> AccountExpunged:
+        """Delete all of it and record that it happened; raise
+        DeliveryInFlight (and delete nothing) while one is being sent."""
 
     async def transition_list(self, i_event: int) -> list[Transition]:
         """Every recorded state change of the event and its deliveries."""

@@ -1,10 +1,14 @@
-"""Retention's Store operations, written once on the backend hooks."""
+"""Retention's Store operations, and an account's history exported or
+expunged, written once on the backend hooks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from espf.account_history import AccountExpunged, AccountHistory
 from espf.db_stats import DbStats
+from espf.domain import AccountRef
+from espf.store.account_plans import export_account, expunge_account
 from espf.store.retention_plans import (
     PruneBatch,
     db_stats,
@@ -27,3 +31,11 @@ class RetentionOperations(SqlBackend):
 
     async def db_stats(self, cutoffs: Mapping[str, int]) -> DbStats:
         return await self._read(db_stats, cutoffs)
+
+    async def account_export(self, i_env: int, account: AccountRef) -> AccountHistory:
+        return await self._read(export_account, i_env, account)
+
+    async def account_expunge(
+        self, i_env: int, account: AccountRef, now: int, by: int | None
+    ) -> AccountExpunged:
+        return await self._write(expunge_account, i_env, account, now, by)

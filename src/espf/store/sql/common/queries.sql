@@ -537,3 +537,44 @@ SELECT state, count(*), min(created_at) FROM events GROUP BY state ORDER BY stat
 
 -- name: stats_deliveries_by_state
 SELECT state, count(*), min(created_at) FROM deliveries GROUP BY state ORDER BY state;
+
+-- An account's history, for export and expunge (store/account_history.py).
+-- name: account_export_events
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.dispatched_at
+FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
+WHERE e.i_event {in_ids} ORDER BY e.i_event;
+
+-- name: account_export_deliveries
+SELECT d.i_delivery, d.i_event, d.i_handler, d.state, d.attempts, d.next_at, d.finished_at,
+       d.last_status, d.last_error, d.created_at
+FROM deliveries d WHERE d.i_event {in_ids} ORDER BY d.i_event, d.i_delivery;
+
+-- name: account_export_attempts
+SELECT a.i_attempt, a.i_delivery, a.attempt_no, a.started_at, a.duration_ms, a.status_code,
+       a.error, a.outcome
+FROM attempts a JOIN deliveries d ON d.i_delivery = a.i_delivery
+WHERE d.i_event {in_ids} ORDER BY a.i_delivery, a.i_attempt;
+
+-- name: account_export_transitions
+SELECT i_transition, i_event, i_delivery, state, at, reason
+FROM transitions WHERE i_event {in_ids} ORDER BY i_event, i_transition;
+
+-- name: account_export_statuses
+SELECT i_status_change, service_group, status, message, reported_at, reported_by
+FROM account_status_history
+WHERE i_env = :i_env AND account_kind = :kind AND account = :account
+ORDER BY i_status_change;
+
+-- name: account_statuses_delete
+DELETE FROM account_statuses WHERE i_env = :i_env AND account_kind = :kind AND account = :account;
+
+-- name: account_status_history_delete
+DELETE FROM account_status_history
+WHERE i_env = :i_env AND account_kind = :kind AND account = :account;
+
+-- name: account_expunge_record
+INSERT INTO account_expunges (i_env, account_kind, account, expunged_at, events, status_reports,
+                              expunged_by)
+VALUES (:i_env, :kind, :account, :now, :events, :status_reports, :by)
+RETURNING i_expunge;

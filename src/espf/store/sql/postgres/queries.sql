@@ -284,3 +284,15 @@ FOR UPDATE OF e SKIP LOCKED;
 SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint, NULL::bigint
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind = 'r';
+
+-- An account's events (store/account_history.py): those whose variables
+-- name its i_account. No index: export and expunge are rare requests.
+-- name: account_event_ids
+SELECT i_event FROM events
+WHERE i_env = :i_env AND (variables::jsonb ->> 'i_account') = :account::text
+ORDER BY i_event;
+
+-- Locked, so that a claim in progress finishes first and is then seen as
+-- in flight (expunge refuses), rather than its delivery vanishing under it.
+-- name: account_deliveries_lock
+SELECT i_delivery, state FROM deliveries WHERE i_event {in_ids} ORDER BY i_delivery FOR UPDATE;

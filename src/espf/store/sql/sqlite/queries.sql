@@ -237,3 +237,13 @@ ORDER BY e.created_at LIMIT :limit;
 -- name: stats_database_size
 SELECT c.page_count * s.page_size, f.freelist_count * s.page_size
 FROM pragma_page_count() AS c, pragma_page_size() AS s, pragma_freelist_count() AS f;
+
+-- An account's events (store/account_history.py): those whose variables
+-- name its i_account. No index: export and expunge are rare requests.
+-- name: account_event_ids
+SELECT i_event FROM events
+WHERE i_env = :i_env AND CAST(json_extract(variables, '$.i_account') AS TEXT) = :account
+ORDER BY i_event;
+
+-- name: account_deliveries_lock
+SELECT i_delivery, state FROM deliveries WHERE i_event {in_ids} ORDER BY i_delivery;
