@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from espf.api.account_history import account_history_endpoints
 from espf.api.accounts import account_routes
 from espf.api.authn import Authenticator
 from espf.api.context import ApiContext, Endpoint
@@ -88,6 +89,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
         **subscription_endpoints(ctx),
         **event_type_endpoints(ctx),
         **user_endpoints(ctx),
+        **account_history_endpoints(ctx),
     }
     routes = [
         *(

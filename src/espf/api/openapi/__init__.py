@@ -13,7 +13,15 @@ from functools import cache
 from typing import Any
 
 from espf import __version__
-from espf.api.openapi import accounts, event_types, events, handlers, operations, users
+from espf.api.openapi import (
+    account_history,
+    accounts,
+    event_types,
+    events,
+    handlers,
+    operations,
+    users,
+)
 from espf.api.openapi.components import SCHEMAS
 
 DESCRIPTION = """\
@@ -55,6 +63,7 @@ def openapi_document() -> dict[str, Any]:
             **event_types.PATHS,
             **users.PATHS,
             **accounts.PATHS,
+            **account_history.PATHS,
             **operations.PATHS,
         },
         "components": {
