@@ -14,7 +14,7 @@ from espf.dispatch.pruner import Pruner
 from espf.domain import AccountKind, AccountRef, DeliveryState, EventState
 from espf.errors import NotFound
 from espf.service import Service
-from espf.store import Store
+from espf.store import Store, create_store
 from espf.store.postgres import PostgresStore
 from tests.contract.test_delivery_control import NODE, answer, claim, create, handler, states
 
@@ -178,26 +178,36 @@ async def test_delivery_states_of_kept_events_are_untouched(service: Service) ->
     assert await states(service, kept) == (EventState.DELIVERED, [DeliveryState.DELIVERED])
 
 
-async def test_one_postgresql_node_prunes_at_a_time(service: Service) -> None:
-    store = service.store
-    if not isinstance(store, PostgresStore):
-        pytest.skip("SQLite has one writer: nothing to take turns on")
-    await handler(service)
-    i_event = await create(service)
-    await answer(service, await claim(service), 200)
-    advance(service, 8 * DAY_MS)
-    other_node = await store._db.connect_one()
+async def test_one_postgresql_node_prunes_at_a_time(postgres_url: str) -> None:
+    # SQLite has one writer: nothing to take turns on.
+    store = create_store(postgres_url)
+    assert isinstance(store, PostgresStore)
+    await store.open()
     try:
-        async with other_node.transaction():
-            await other_node.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.espf_prune'))"
-            )
-            totals = await pruner_of(service).round(pause_s=0)
-            assert totals.busy and totals.events == 0
-            assert await exists(service, i_event)
+        await store.migrate()
+        await store.ensure_builtin_event_types(1_700_000_000_000)
+        clock = FrozenClock()
+        svc = Service(store, load_settings({}), clock)
+        await svc.env_create("one", 1)
+        await store.node_heartbeat(NODE, "host", 1, clock.now_ms())
+        await handler(svc)
+        i_event = await create(svc)
+        await answer(svc, await claim(svc), 200)
+        clock.advance(8 * DAY_MS)
+        other_node = await store._db.connect_one()
+        try:
+            async with other_node.transaction():
+                await other_node.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.espf_prune'))"
+                )
+                totals = await pruner_of(svc).round(pause_s=0)
+                assert totals.busy and totals.events == 0
+                assert await exists(svc, i_event)
+        finally:
+            await other_node.close()
+        assert (await pruner_of(svc).round(pause_s=0)).events == 1
     finally:
-        await other_node.close()
-    assert (await pruner_of(service).round(pause_s=0)).events == 1
+        await store.close()
 
 
 async def test_db_stats_counts_rows_by_table_and_state(service: Service) -> None:
