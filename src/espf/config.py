@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from espf.errors import BadRequest
+from espf.retention import RetentionError, parse_retention
 from espf.retry import DEFAULT_MAX_AGE_S, DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 
 DEFAULT_DATABASE_URL = "sqlite:///espf.db"
@@ -89,6 +90,18 @@ class Settings:
     # Trust X-Forwarded-For/-Proto only from these proxy addresses
     # (comma-separated, "*" for any); empty: trust no one.
     forwarded_allow_ips: str = ""
+    # How long finished events are kept, by final state (retention.py); the
+    # states left out keep their defaults (7 days delivered and superseded,
+    # 30 days the others and account status history).
+    retention: str = ""
+    # Pruning, run by the dispatcher: every prune_interval_s, in batches of
+    # prune_batch_size events, each its own short transaction.
+    prune_interval_s: float = 60.0
+    prune_batch_size: int = 100
+
+    @property
+    def retention_windows_s(self) -> dict[str, float]:
+        return parse_retention(self.retention)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -122,6 +135,8 @@ _POSITIVE = {
     "poll_interval_s",
     "node_ttl_s",
     "heartbeat_interval_s",
+    "prune_interval_s",
+    "prune_batch_size",
 }
 
 
@@ -198,6 +213,10 @@ def _validated(settings: Settings) -> Settings:
         path = getattr(settings, name)
         if path is not None and not Path(path).is_file():
             raise ConfigError(f"setting {name} (ESPF_{name.upper()}): {path} is not a file")
+    try:
+        parse_retention(settings.retention)
+    except RetentionError as exc:
+        raise ConfigError(f"setting retention (ESPF_RETENTION): {exc}") from None
     if settings.log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise ConfigError("setting log_level must be one of debug, info, warning, error")
     return settings

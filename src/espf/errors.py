@@ -85,8 +85,13 @@ class MigrationFailed(EspfError):
 
 
 class Unavailable(EspfError):
-    """The database cannot be reached; the client may try again later."""
+    """The database cannot be reached (or cannot store more); the client may
+    try again after ``retry_after_s`` (the answer's ``Retry-After``)."""
 
     http_status = 503
     code = "unavailable"
     exit_code = 6
+
+    def __init__(self, message: str, *, retry_after_s: int = 5, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s

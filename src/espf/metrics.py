@@ -15,7 +15,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from espf.domain import DeliveryState, EventState
 
 if TYPE_CHECKING:
+    from espf.db_stats import DbStats
     from espf.service import QueueSnapshot
+    from espf.store.storage_full import StorageWatch
 
 # Attempt latencies: local receivers answer in a millisecond, remote ones in
 # seconds, and the original's timeout is 300 s.
@@ -86,6 +88,55 @@ class Metrics:
             "How long the oldest due, unsent event or delivery has waited",
             registry=r,
         )
+        self.storage_full = Gauge(
+            "espf_storage_full",
+            "1 while writes fail because the database's disk is full (503 storage_full)",
+            registry=r,
+        )
+        self.database_size = Gauge(
+            "espf_database_size_bytes",
+            "The database's size (SQLite: the file; PostgreSQL: espf's tables and indexes)",
+            registry=r,
+        )
+        self.database_free = Gauge(
+            "espf_database_free_bytes",
+            "SQLite: free pages inside the file, reused before it grows",
+            registry=r,
+        )
+        self.table_rows = Gauge("espf_table_rows", "Rows per table", ["table"], registry=r)
+        self.prune_next = Gauge(
+            "espf_prune_next",
+            "Events per state (and account_history reports) the next prune removes",
+            ["state"],
+            registry=r,
+        )
+        self.oldest_event_age = Gauge(
+            "espf_oldest_event_age_seconds",
+            "Age of the oldest event kept, by state",
+            ["state"],
+            registry=r,
+        )
+        self.storage_full_episodes = Gauge(
+            "espf_storage_full_episodes",
+            "Full-disk episodes this process has seen since it started",
+            registry=r,
+        )
+
+    def refresh_db_stats(self, stats: DbStats, now_ms: int) -> None:
+        self.database_size.set(stats.size_bytes)
+        if stats.free_bytes is not None:
+            self.database_free.set(stats.free_bytes)
+        for table, count in stats.rows.items():
+            self.table_rows.labels(table).set(count)
+        for state, count in stats.next_prune.items():
+            self.prune_next.labels(state).set(count)
+        for state, rows in stats.events_by_state.items():
+            age = 0.0 if rows.oldest_at is None else max(now_ms - rows.oldest_at, 0) / 1000
+            self.oldest_event_age.labels(state).set(age)
+
+    def refresh_storage(self, watch: StorageWatch) -> None:
+        self.storage_full.set(1 if watch.full else 0)
+        self.storage_full_episodes.set(watch.episodes)
 
     def refresh_queue_gauges(self, queue: QueueSnapshot) -> None:
         # The store counts only the states it has: every other state is 0

@@ -269,3 +269,14 @@ async def deliver_all(installation: Installation, expected: int) -> None:
     finally:
         await dispatcher.stop()
         await running
+
+
+def test_database_gauges_show_size_rows_and_the_next_prune(installation: Installation) -> None:
+    installation.create_ok(NOW - 90_000)
+    installation.create_ok(NOW + 3_600_000)
+    scrape = installation.scrape()
+    assert (scrape.value("espf_database_size_bytes") or 0) > 0
+    assert scrape.value("espf_table_rows", table="events") == 2
+    assert scrape.value("espf_oldest_event_age_seconds", state="scheduled") == 0.0
+    assert scrape.value("espf_prune_next", state="delivered") == 0
+    assert scrape.value("espf_storage_full") == 0

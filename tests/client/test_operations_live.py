@@ -230,6 +230,20 @@ def test_every_operation_against_a_live_espf(
     assert espf.account_status_report_by_id(account_id, "FAILED", "VoIP").id == account_id
     assert espf.account_status_read_by_id(account_id).groups[0].status == "FAILED"
 
+    # An account's history: exported as JSON lines, then expunged.
+    account = 880_001 if kind == "sync" else 880_002
+    mine = espf.event_create(custom, {"i_account": account})
+    wait_delivered(espf, mine)
+    espf.account_status_report_by_i_account(account, "OK", "HSS")
+    records = espf.account_export(account)
+    assert [r["i_event"] for r in records if r["record"] == "event"] == [mine]
+    assert {r["record"] for r in records} >= {"event", "delivery", "attempt", "status"}
+    expunged = espf.account_expunge(account)
+    assert (expunged.events, expunged.status_reports) == (1, 1)
+    assert espf.account_export(account) == []
+    with pytest.raises(BadRequest):
+        espf.account_export(0)
+
     # Errors carry the API's code, status and message.
     with pytest.raises(NotFound) as not_found:
         espf.event_get(10**9)

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from espf.api.account_history import account_history_endpoints
 from espf.api.accounts import account_routes
 from espf.api.authn import Authenticator
 from espf.api.context import ApiContext, Endpoint
@@ -38,6 +39,8 @@ from espf.service import Service
 log = logging.getLogger("espf.api")
 
 API_PREFIX = "/espf/v1/"
+# The database gauges of /metrics count rows: read at most this often.
+DB_STATS_MAX_AGE_S = 60.0
 
 
 def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
@@ -49,10 +52,14 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         version = await service.require_current_schema()
+        service.require_storage_room()
         return JSONResponse({"status": "ready", "schema_version": version})
 
     async def metrics_page(request: Request) -> Response:
         metrics.refresh_queue_gauges(await service.queue_snapshot())
+        metrics.refresh_storage(service.storage_watch())
+        stats = await service.db_stats_cached(DB_STATS_MAX_AGE_S)
+        metrics.refresh_db_stats(stats, service.clock.now_ms())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     def guarded(route: str, endpoint: Endpoint) -> Endpoint:
@@ -87,6 +94,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
         **user_endpoints(ctx),
         **token_endpoints(ctx),
         **schedule_endpoints(ctx),
+        **account_history_endpoints(ctx),
     }
     routes = [
         *(

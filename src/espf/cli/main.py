@@ -10,9 +10,12 @@ from typing import Any
 
 import click
 
+from espf.cli.account_history import account
+from espf.cli.database import db
 from espf.cli.event_types import type_
 from espf.cli.events import event
 from espf.cli.handlers import handler, secret
+from espf.cli.retention import prune
 from espf.cli.schedules import schedule
 from espf.cli.server import api, config, copy_command, dispatcher, migrate, serve
 from espf.cli.user_auth import register_user_auth_commands
@@ -62,6 +65,9 @@ for command in (
     event,
     schedule,
     secret,
+    prune,
+    db,
+    account,
 ):
     main.add_command(command)
 

@@ -36,6 +36,7 @@ from espf.client.errors import (
     Unavailable,
 )
 from espf.client.models import (
+    AccountExpunged,
     AccountStatus,
     AccountStatusChange,
     AccountStatusReported,
@@ -69,6 +70,7 @@ from espf.client.models import (
 from espf.client.sync import Client
 
 __all__ = [
+    "AccountExpunged",
     "AccountStatus",
     "AccountStatusChange",
     "AccountStatusReported",

@@ -6,6 +6,7 @@ defined once, here."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 from espf.client.decode import DecodeError, decode
 from espf.client.models import (
+    AccountExpunged,
     AccountStatus,
     AccountStatusReported,
     ApiToken,
@@ -367,6 +369,21 @@ def account_status_read(
 ) -> Call[AccountStatus]:
     params: dict[str, str | int] = _present(group=group, limit=limit, cursor=cursor)
     return Call("GET", path, _reader(AccountStatus), params=params)
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def account_export(i_account: int) -> Call[list[dict[str, Any]]]:
+    """The answer is JSON lines: one record (a dict with "record") per line."""
+    return Call(
+        "POST", f"{API}/account/export", _json_lines, body={"i_account": i_account}, text=True
+    )
+
+
+def account_expunge(i_account: int) -> Call[AccountExpunged]:
+    return _api("account/expunge", _reader(AccountExpunged), {"i_account": i_account})
 
 
 # -- operations ---------------------------------------------------------------------------

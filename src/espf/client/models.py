@@ -95,6 +95,19 @@ class EventPage:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountExpunged:
+    """``account_expunge``: what was deleted; ``i_expunge`` names the record
+    of the deletion, which is kept."""
+
+    i_expunge: int
+    events: int
+    deliveries: int
+    attempts: int
+    transitions: int
+    status_reports: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayResult:
     """``event_replay``: with ``dry_run`` only ``matched`` is set, else ``replayed``."""
 

@@ -15,6 +15,7 @@ from espf.client.answers import RetryClock, no_answer, read_answer
 from espf.client.calls import Call, HandlerSettings
 from espf.client.errors import EspfError
 from espf.client.models import (
+    AccountExpunged,
     AccountStatus,
     AccountStatusReported,
     ApiToken,
@@ -391,6 +392,17 @@ class Client:
         self, key: str | None = None, *, i_schedule: int | None = None, count: int | None = None
     ) -> tuple[Occurrence, ...]:
         return self.send(calls.schedule_preview(key, i_schedule, count))
+
+    # -- account history ------------------------------------------------------------------
+    def account_export(self, i_account: int) -> list[dict[str, Any]]:
+        """Every event, delivery, attempt, state change and status report of
+        the account, one dict per record ("record" says which)."""
+        return self.send(calls.account_export(i_account))
+
+    def account_expunge(self, i_account: int) -> AccountExpunged:
+        """Delete the account's whole history; Conflict while one of its
+        deliveries is being sent."""
+        return self.send(calls.account_expunge(i_account))
 
     # -- account status -------------------------------------------------------------------
     def account_status_report_by_i_account(

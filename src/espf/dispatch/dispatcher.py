@@ -26,6 +26,7 @@ from espf.config import Settings
 from espf.dispatch.auto_pause import AutoPauser
 from espf.dispatch.outcome import decide_outcome
 from espf.dispatch.outcomes import OutcomeRecorder
+from espf.dispatch.pruner import Pruner
 from espf.dispatch.sender import EventSender
 from espf.domain import ClaimedDelivery, DeliveryState, HandlerHealth, RetryOverrides
 from espf.due_wakeups import DueWakeups
@@ -33,6 +34,7 @@ from espf.metrics import Metrics
 from espf.retry import RetryPolicy
 from espf.retry_overrides import retry_policy_for
 from espf.store import Store
+from espf.store.storage_full import StorageFull
 
 log = logging.getLogger("espf.dispatch")
 
@@ -97,6 +99,7 @@ class Dispatcher:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._maintenance: asyncio.Task[None] | None = None
+        self._pruner = Pruner(store, settings, self.clock)
 
     # -- waking -------------------------------------------------------------------
     def notify(self, due_at: int) -> None:
@@ -113,13 +116,16 @@ class Dispatcher:
         await self._declare_dead_local_nodes()
         await self._rescue_orphans()
         self._maintenance = asyncio.create_task(self._maintain())
+        # Its own task: a long round must not delay the heartbeat.
+        pruning = asyncio.create_task(self._pruner.run_forever())
         log.info("dispatcher %s started", self.node_id)
         try:
             await self._loop()
         finally:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+            for task in (self._maintenance, pruning):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def stop(self) -> None:
         """Stop claiming; let in-flight requests finish within the grace
@@ -163,6 +169,10 @@ class Dispatcher:
             limit = min(batch_size, free)
             try:
                 claimed = await self.store.dispatch_due(self.node_id, self.clock.now_ms(), limit)
+            except StorageFull:
+                # Logged once per episode by the store's watch, not per poll.
+                await self._sleep(self.settings.poll_interval_s)
+                continue
             except Exception:
                 log.exception("could not claim due deliveries; retrying")
                 await self._sleep(self.settings.poll_interval_s)
@@ -317,6 +327,8 @@ class Dispatcher:
                 if time.monotonic() >= next_prune:
                     await self._forget_old_idempotency_keys()
                     next_prune = time.monotonic() + PRUNE_INTERVAL_S
+            except StorageFull:
+                pass  # logged once per episode by the store's watch
             except Exception:
                 log.exception("dispatcher maintenance failed; will retry")
 

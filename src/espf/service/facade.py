@@ -6,6 +6,7 @@ A base class that needs another object's operations derives from it
 
 from __future__ import annotations
 
+from espf.service.account_history import AccountHistoryOperations
 from espf.service.accounts import AccountOperations
 from espf.service.authorization import AuthenticationOperations
 from espf.service.deliveries import DeliveryOperations
@@ -13,6 +14,7 @@ from espf.service.event_types import EventTypeOperations
 from espf.service.events import EventOperations
 from espf.service.handlers import HandlerOperations
 from espf.service.health import HealthOperations
+from espf.service.retention import RetentionOperations
 from espf.service.schedules import ScheduleOperations
 from espf.service.startup import StartupOperations
 from espf.service.subscriptions import SubscriptionOperations
@@ -29,7 +31,9 @@ class Service(
     UserOperations,
     AuthenticationOperations,
     AccountOperations,
+    AccountHistoryOperations,
     HealthOperations,
+    RetentionOperations,
     StartupOperations,
 ):
     """The operations everyone calls (see the package docstring)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from espf.errors import Unavailable
 from espf.service.core import ServiceCore
 from espf.store.sql_loader import load_migrations
+from espf.store.storage_full import StorageFull, StorageWatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,16 @@ class HealthOperations(ServiceCore):
     async def schema_version(self) -> int:
         """The version the database is at."""
         return await self.store.schema_version()
+
+    def storage_watch(self) -> StorageWatch:
+        """Whether the database's disk is full now (this process's view)."""
+        return self.store.storage
+
+    def require_storage_room(self) -> None:
+        """Raise StorageFull while the last write failed for want of space."""
+        watch = self.store.storage
+        if watch.cause is not None:
+            raise StorageFull(watch.cause)
 
     async def require_current_schema(self) -> int:
         """The schema version, or Unavailable when it is not the one this

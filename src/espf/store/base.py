@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from espf.account_history import AccountExpunged, AccountHistory
 from espf.auth_records import ApiToken, StoredSession
+from espf.db_stats import DbStats
 from espf.domain import (
     AccountRef,
     AccountStatusChange,
@@ -35,11 +37,14 @@ from espf.domain import (
     Transition,
 )
 from espf.schedule_model import Materialized, NewSchedule, Schedule
+from espf.store.retention_plans import PruneBatch
 from espf.store.schedule_plans import Decide
+from espf.store.storage_full import StorageWatch
 
 
 class Store(Protocol):
     backend: str  # "sqlite" or "postgres"
+    storage: StorageWatch  # whether the database's disk is full now (storage_full.py)
 
     async def open(self) -> None:
         """Connect. Does not change the schema: see migrate()."""
@@ -145,6 +150,33 @@ class Store(Protocol):
 
     async def idempotency_prune(self, not_before: int) -> int:
         """Forget idempotency keys older than ``not_before``."""
+
+    # -- retention (retention_plans.py) ----------------------------------------
+    async def prune_events(self, cutoffs: Mapping[str, int], limit: int) -> PruneBatch:
+        """Delete up to ``limit`` whole events that are final and older than
+        their state's cutoff (``cutoffs``: state -> epoch ms), with every row
+        of theirs, in one short transaction. ``busy`` if another node prunes."""
+
+    async def prune_account_history(self, cutoff: int, limit: int) -> int:
+        """Delete up to ``limit`` superseded account status reports older than
+        ``cutoff``; the current status of each account stays."""
+
+    async def prune_preview(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
+        """How many events per state (and ``account_history`` reports) would go."""
+
+    async def db_stats(self, cutoffs: Mapping[str, int]) -> DbStats:
+        """Rows per table and state, oldest row per state, the database's
+        size, and what pruning with ``cutoffs`` would remove now."""
+
+    async def account_export(self, i_env: int, account: AccountRef) -> AccountHistory:
+        """Every event (by its variables' i_account), delivery, attempt,
+        transition and status report of the account, in one snapshot."""
+
+    async def account_expunge(
+        self, i_env: int, account: AccountRef, now: int, by: int | None
+    ) -> AccountExpunged:
+        """Delete all of it and record that it happened; raise
+        DeliveryInFlight (and delete nothing) while one is being sent."""
 
     async def transition_list(self, i_event: int) -> list[Transition]:
         """Every recorded state change of the event and its deliveries."""

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import asyncpg
 
 from espf.errors import Unavailable
+from espf.store.storage_full import postgres_full_cause
 
 _UNREACHABLE: tuple[type[BaseException], ...] = (
     # SQLSTATE class 08: the connection failed or was never made.
@@ -46,7 +47,8 @@ def unavailable_when_unreachable() -> Iterator[None]:
     except Unavailable:
         raise
     except Exception as exc:
-        if is_unreachable(exc):
+        # A full disk is reported as such by PgPool.run (storage_full.py).
+        if is_unreachable(exc) and postgres_full_cause(exc) is None:
             raise Unavailable(
                 f"the database cannot be reached ({type(exc).__name__}: {exc}); try again"
             ) from exc

@@ -21,6 +21,7 @@ import asyncpg
 from espf.errors import Unavailable
 from espf.store.pg_errors import unavailable_when_unreachable
 from espf.store.pg_sql import PgQuery
+from espf.store.storage_full import StorageWatch, postgres_full_cause
 
 T = TypeVar("T")
 Conn: TypeAlias = asyncpg.Connection
@@ -93,6 +94,7 @@ class PgPool:
         self.size = size
         self._server_settings = server_settings_for(url)
         self._pool: asyncpg.Pool | None = None
+        self.storage = StorageWatch()
 
     async def open(self) -> None:
         with unavailable_when_unreachable():
@@ -130,7 +132,11 @@ class PgPool:
         isolation: str = "read_committed",
     ) -> T:
         """Run ``fn`` on a pooled connection (in a transaction if asked),
-        again on another one if nothing of it can have taken effect."""
+        again on another one if nothing of it can have taken effect.
+
+        A full disk becomes ``StorageFull`` (the transaction was rolled
+        back); a committed read-committed transaction, our writes, ends a
+        full-disk episode."""
         stale_left = self.size + 1
         rollbacks_left = TRANSACTION_TRIES
         while True:
@@ -139,7 +145,10 @@ class PgPool:
                     if not transaction:
                         return await fn(conn)
                     async with conn.transaction(isolation=isolation):
-                        return await fn(conn)
+                        result = await fn(conn)
+                    if isolation == "read_committed":
+                        self.storage.committed()
+                    return result
             except _StaleConnection as exc:
                 stale_left -= 1
                 if stale_left == 0:
@@ -149,6 +158,11 @@ class PgPool:
                 rollbacks_left -= 1
                 if rollbacks_left == 0:
                     raise
+            except asyncpg.PostgresError as exc:
+                cause = postgres_full_cause(exc)
+                if cause is None:
+                    raise
+                raise self.storage.failed(cause) from exc
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[Conn]:

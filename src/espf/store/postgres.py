@@ -107,6 +107,7 @@ class PostgresStore(SqlStore):
         self.url = url
         self.pool_size = pool_size
         self._db = PgPool(url, pool_size)
+        self.storage = self._db.storage
         self._announcer = DueAnnouncer(self._announce)
         self._listener: DueListener | None = None
         # (node_id, now) of claims whose commit may or may not have happened.

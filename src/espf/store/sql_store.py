@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from espf.store.sql_deliveries import DeliveryOperations
 from espf.store.sql_records import RecordOperations
+from espf.store.sql_retention import RetentionOperations
 from espf.store.sql_schedules import ScheduleOperations
 from espf.store.sql_sessions import SessionOperations
 
 
-class SqlStore(RecordOperations, DeliveryOperations, SessionOperations, ScheduleOperations):
+class SqlStore(
+    RecordOperations,
+    DeliveryOperations,
+    SessionOperations,
+    ScheduleOperations,
+    RetentionOperations,
+):
     """The operations of both halves; a backend adds the hooks."""

@@ -27,6 +27,7 @@ from espf.store.plan import IntegrityFailure, Plan, Step, row
 from espf.store.sql_loader import load_migrations, load_queries
 from espf.store.sql_store import SqlStore
 from espf.store.sqlite_writer import GroupCommitWriter
+from espf.store.storage_full import StorageWatch, sqlite_full_cause
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -110,6 +111,7 @@ class SqliteStore(SqlStore):
         self._reader_conns: list[sqlite3.Connection] = []
         # One writer thread: two batches in flight, one committing, one gathering.
         self._inserter = BatchInserter(self._insert_events, self._insert_event, max_in_flight=2)
+        self.storage = StorageWatch()
 
     # -- plumbing ------------------------------------------------------------
     async def open(self) -> None:
@@ -132,6 +134,12 @@ class SqliteStore(SqlStore):
             result: T = await self._writer.submit(fn)
         except sqlite3.IntegrityError as exc:
             raise _integrity_failure(exc) from None
+        except sqlite3.DatabaseError as exc:
+            cause = sqlite_full_cause(exc)
+            if cause is None:
+                raise
+            raise self.storage.failed(cause) from exc
+        self.storage.committed()
         return result
 
     async def _write(self, plan: Callable[P, Plan[T]], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -149,7 +157,15 @@ class SqliteStore(SqlStore):
 
     async def _on_reader(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+        try:
+            return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+        except sqlite3.DatabaseError as exc:
+            # A read that needs a temporary file can fail on a full disk too;
+            # only a committed write ends the episode, so no committed() here.
+            cause = sqlite_full_cause(exc)
+            if cause is None:
+                raise
+            raise self.storage.failed(cause) from exc
 
     async def _read(self, plan: Callable[P, Plan[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._on_reader(lambda conn: run_plan(conn, plan(*args, **kwargs)))

@@ -14,6 +14,7 @@ from typing import Any
 
 from espf import __version__
 from espf.api.openapi import (
+    account_history,
     accounts,
     event_types,
     events,
@@ -68,6 +69,7 @@ def openapi_document() -> dict[str, Any]:
             **tokens.PATHS,
             **accounts.PATHS,
             **schedules.PATHS,
+            **account_history.PATHS,
             **operations.PATHS,
         },
         "components": {

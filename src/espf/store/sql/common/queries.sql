@@ -601,3 +601,112 @@ DELETE FROM schedule_occurrences WHERE i_schedule = :i_schedule;
 
 -- name: schedule_next_due_at
 SELECT min(next_at) FROM schedules WHERE next_at IS NOT NULL;
+-- Retention (store/retention_plans.py). An event may go when it is in a
+-- final state and everything about it happened before the cutoff: created,
+-- every delivery final and finished, every transition. An event created
+-- after the cutoff cannot qualify, so the scan reads only old events.
+-- name: prune_count
+SELECT count(*) FROM events e
+WHERE e.state = :state AND e.created_at < :cutoff
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
+      AND (d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+           OR d.finished_at IS NULL OR d.finished_at >= :cutoff))
+  AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.i_event = e.i_event AND t.at >= :cutoff);
+
+-- The candidates, looked at again in a later statement (on PostgreSQL a
+-- fresh snapshot, after their rows were locked): an event whose delivery
+-- was reopened meanwhile is no longer final and is kept whole.
+-- name: prune_still_final
+SELECT e.i_event FROM events e
+WHERE e.i_event {in_ids}
+  AND e.state IN ('delivered', 'superseded', 'rejected', 'failed', 'cancelled', 'unrouted')
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
+      AND d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded'));
+
+-- Children first: transitions and attempts name deliveries, deliveries name events.
+-- name: prune_transitions
+DELETE FROM transitions WHERE i_event {in_ids};
+
+-- name: prune_attempts
+DELETE FROM attempts
+WHERE i_delivery IN (SELECT i_delivery FROM deliveries WHERE i_event {in_ids});
+
+-- name: prune_deliveries
+DELETE FROM deliveries WHERE i_event {in_ids};
+
+-- name: prune_events
+DELETE FROM events WHERE i_event {in_ids};
+
+-- Superseded status reports older than the cutoff; the current one of each
+-- account and service group (account_statuses) stays, however old.
+-- name: prune_account_history_count
+SELECT count(*) FROM account_status_history h
+WHERE h.reported_at < :cutoff
+  AND NOT EXISTS (SELECT 1 FROM account_statuses s WHERE s.i_status_change = h.i_status_change);
+
+-- name: prune_account_history
+DELETE FROM account_status_history
+WHERE i_status_change IN (
+  SELECT h.i_status_change FROM account_status_history h
+  WHERE h.reported_at < :cutoff
+    AND NOT EXISTS (SELECT 1 FROM account_statuses s WHERE s.i_status_change = h.i_status_change)
+  ORDER BY h.reported_at LIMIT :limit);
+
+-- `espf db stats` (store/sql_retention.py).
+-- name: stats_table_rows
+SELECT 'events', count(*) FROM events
+UNION ALL SELECT 'deliveries', count(*) FROM deliveries
+UNION ALL SELECT 'attempts', count(*) FROM attempts
+UNION ALL SELECT 'transitions', count(*) FROM transitions
+UNION ALL SELECT 'account_status_history', count(*) FROM account_status_history
+UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses
+UNION ALL SELECT 'idempotency_keys', count(*) FROM idempotency_keys;
+
+-- name: stats_events_by_state
+SELECT state, count(*), min(created_at) FROM events GROUP BY state ORDER BY state;
+
+-- name: stats_deliveries_by_state
+SELECT state, count(*), min(created_at) FROM deliveries GROUP BY state ORDER BY state;
+
+-- An account's history, for export and expunge (store/account_history.py).
+-- name: account_export_events
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.dispatched_at
+FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
+WHERE e.i_event {in_ids} ORDER BY e.i_event;
+
+-- name: account_export_deliveries
+SELECT d.i_delivery, d.i_event, d.i_handler, d.state, d.attempts, d.next_at, d.finished_at,
+       d.last_status, d.last_error, d.created_at
+FROM deliveries d WHERE d.i_event {in_ids} ORDER BY d.i_event, d.i_delivery;
+
+-- name: account_export_attempts
+SELECT a.i_attempt, a.i_delivery, a.attempt_no, a.started_at, a.duration_ms, a.status_code,
+       a.error, a.outcome
+FROM attempts a JOIN deliveries d ON d.i_delivery = a.i_delivery
+WHERE d.i_event {in_ids} ORDER BY a.i_delivery, a.i_attempt;
+
+-- name: account_export_transitions
+SELECT i_transition, i_event, i_delivery, state, at, reason
+FROM transitions WHERE i_event {in_ids} ORDER BY i_event, i_transition;
+
+-- name: account_export_statuses
+SELECT i_status_change, service_group, status, message, reported_at, reported_by
+FROM account_status_history
+WHERE i_env = :i_env AND account_kind = :kind AND account = :account
+ORDER BY i_status_change;
+
+-- name: account_statuses_delete
+DELETE FROM account_statuses WHERE i_env = :i_env AND account_kind = :kind AND account = :account;
+
+-- name: account_status_history_delete
+DELETE FROM account_status_history
+WHERE i_env = :i_env AND account_kind = :kind AND account = :account;
+
+-- name: account_expunge_record
+INSERT INTO account_expunges (i_env, account_kind, account, expunged_at, events, status_reports,
+                              expunged_by)
+VALUES (:i_env, :kind, :account, :now, :events, :status_reports, :by)
+RETURNING i_expunge;

@@ -320,3 +320,41 @@ FROM jsonb_array_elements(:events::jsonb) AS e;
 UPDATE schedules SET last_at = (a->>1)::bigint, next_at = (a->>2)::bigint
 FROM jsonb_array_elements(:advances::jsonb) AS a
 WHERE schedules.i_schedule = (a->>0)::bigint;
+-- Retention (store/retention_plans.py). One node prunes at a time: a
+-- transaction-scoped advisory lock, given up at commit; a node that does
+-- not get it skips this round. The key names the schema: one installation per schema.
+-- name: prune_try_lock
+SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.espf_prune'));
+
+-- The candidates' rows are locked (rows a live transaction holds are left
+-- for the next round), so that a replay waits for the prune or the prune
+-- for the replay, never half of each.
+-- name: prune_candidates
+SELECT e.i_event FROM events e
+WHERE e.state = :state AND e.created_at < :cutoff
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
+      AND (d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+           OR d.finished_at IS NULL OR d.finished_at >= :cutoff))
+  AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.i_event = e.i_event AND t.at >= :cutoff)
+ORDER BY e.created_at LIMIT :limit
+FOR UPDATE OF e SKIP LOCKED;
+
+-- The installation's tables with their indexes and TOAST, in its schema;
+-- the space autovacuum made reusable inside them is not told apart.
+-- name: stats_database_size
+SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint, NULL::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind = 'r';
+
+-- An account's events (store/account_history.py): those whose variables
+-- name its i_account. No index: export and expunge are rare requests.
+-- name: account_event_ids
+SELECT i_event FROM events
+WHERE i_env = :i_env AND (variables::jsonb ->> 'i_account') = :account::text
+ORDER BY i_event;
+
+-- Locked, so that a claim in progress finishes first and is then seen as
+-- in flight (expunge refuses), rather than its delivery vanishing under it.
+-- name: account_deliveries_lock
+SELECT i_delivery, state FROM deliveries WHERE i_event {in_ids} ORDER BY i_delivery FOR UPDATE;

@@ -283,3 +283,32 @@ FROM json_each(:events);
 UPDATE schedules SET last_at = json_extract(a.value, '$[1]'), next_at = json_extract(a.value, '$[2]')
 FROM json_each(:advances) AS a
 WHERE schedules.i_schedule = json_extract(a.value, '$[0]');
+-- Retention (store/retention_plans.py): SQLite's one writer needs no lock
+-- and no row locks.
+-- name: prune_try_lock
+SELECT 1;
+
+-- name: prune_candidates
+SELECT e.i_event FROM events e
+WHERE e.state = :state AND e.created_at < :cutoff
+  AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
+      AND (d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded')
+           OR d.finished_at IS NULL OR d.finished_at >= :cutoff))
+  AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.i_event = e.i_event AND t.at >= :cutoff)
+ORDER BY e.created_at LIMIT :limit;
+
+-- The file's size and its free pages (reused before the file grows).
+-- name: stats_database_size
+SELECT c.page_count * s.page_size, f.freelist_count * s.page_size
+FROM pragma_page_count() AS c, pragma_page_size() AS s, pragma_freelist_count() AS f;
+
+-- An account's events (store/account_history.py): those whose variables
+-- name its i_account. No index: export and expunge are rare requests.
+-- name: account_event_ids
+SELECT i_event FROM events
+WHERE i_env = :i_env AND CAST(json_extract(variables, '$.i_account') AS TEXT) = :account
+ORDER BY i_event;
+
+-- name: account_deliveries_lock
+SELECT i_delivery, state FROM deliveries WHERE i_event {in_ids} ORDER BY i_delivery;
