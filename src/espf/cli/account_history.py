@@ -30,8 +30,13 @@ def account() -> None:
 )
 @click.pass_context
 def export(ctx: click.Context, i_env: int, i_account: int, output: BinaryIO) -> None:
-    """Write every event, delivery, attempt, state change and status report
-    of the account as JSON lines, one record per line ("record" says which)."""
+    """Write an account's whole history as JSON lines.
+
+    Every event, delivery, attempt, state change and status report of the
+    account, one record per line ("record" says which).
+
+    Example: espf account export 1 541 > account-541.jsonl
+    """
 
     async def run(service: Service) -> AccountHistory:
         return await service.account_export(i_env, i_account)
@@ -46,8 +51,12 @@ def export(ctx: click.Context, i_env: int, i_account: int, output: BinaryIO) -> 
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 @click.pass_context
 def expunge(ctx: click.Context, i_env: int, i_account: int, yes: bool) -> None:
-    """Delete the account's whole history (refused while one of its
-    deliveries is being sent); a record that it happened is kept."""
+    """Delete an account's whole history; a record that it happened is kept.
+
+    Refused while one of its deliveries is being sent.
+
+    Example: espf account expunge 1 541 --yes
+    """
     if not yes:
         click.confirm(
             f"Delete every event, delivery and status report of account {i_account} "

@@ -52,7 +52,10 @@ def db() -> None:
 @db.command("stats")
 @click.pass_context
 def stats(ctx: click.Context) -> None:
-    """Rows per table and state, oldest row per state, size, next prune."""
+    """Rows per table and state, oldest row per state, size, next prune.
+
+    Example: espf db stats
+    """
 
     async def run(service: Service) -> DbStats:
         return await service.db_stats()

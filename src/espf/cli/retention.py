@@ -27,9 +27,14 @@ def _show_preview(counts: dict[str, int], windows: dict[str, float]) -> None:
 @click.option("--dry-run", is_flag=True, help="only show what would be removed")
 @click.pass_context
 def prune(ctx: click.Context, dry_run: bool) -> None:
-    """Remove finished events (and old account status reports) past their
-    retention window (setting retention). Pending and scheduled events are
-    never removed. The dispatcher does this by itself every prune_interval_s."""
+    """Remove finished events past their retention window now.
+
+    Old account status reports go too (setting retention). Pending and
+    scheduled events are never removed. The dispatcher does this by itself
+    every prune_interval_s.
+
+    Example: espf prune --dry-run
+    """
 
     async def run(service: Service) -> None:
         counts = await service.prune_preview()

@@ -96,7 +96,13 @@ def schedule_create(
     catch_up_window: int | None,
     replace: bool,
 ) -> None:
-    """Create a schedule for KEY (e.g. i_account=541), or --replace it."""
+    """Create a schedule for KEY (e.g. i_account=541), or --replace it.
+
+    \b
+    Example: espf schedule create 1 i_account=541 Custom/NextMonth \\
+        --rule 'monthly on day 1 at 00:00' --time-zone Europe/Prague \\
+        --variables '{"i_account": 541}'
+    """
     try:
         parsed = orjson.loads(variables)
     except orjson.JSONDecodeError as exc:
@@ -130,7 +136,10 @@ def schedule_create(
 @click.option("--limit", type=int, default=100, show_default=True)
 @click.pass_context
 def schedule_list(ctx: click.Context, i_env: int, key_prefix: str, after: int, limit: int) -> None:
-    """The environment's schedules."""
+    """List the environment's schedules.
+
+    Example: espf schedule list 1 --key-prefix i_account=
+    """
 
     async def page(service: Service) -> SchedulePage:
         return await service.schedule_page(i_env, after, limit, key_prefix)
@@ -149,7 +158,9 @@ def schedule_list(ctx: click.Context, i_env: int, key_prefix: str, after: int, l
         click.echo(f"(more: --after {found.next_after})")
 
 
-def _by_ref(name: str, verb: str, help_text: str) -> None:
+def _by_ref(name: str, verb: str, description: str) -> None:
+    help_text = f"{description}\n\nExample: espf schedule {name} 1 i_account=541\n"
+
     @schedule.command(name, help=help_text)
     @click.argument("i_env", type=int)
     @click.argument("schedule_ref", metavar="KEY|#ID")
@@ -179,7 +190,10 @@ _by_ref("delete", "delete", "Delete a schedule; the events it made stay.")
 @click.option("--count", type=int, default=10, show_default=True)
 @click.pass_context
 def schedule_preview(ctx: click.Context, i_env: int, schedule_ref: str, count: int) -> None:
-    """The next occurrences, in UTC and local time."""
+    """Show the next occurrences, in UTC and local time.
+
+    Example: espf schedule preview 1 i_account=541 --count 12
+    """
 
     async def show(service: Service) -> list[Occurrence]:
         return await service.schedule_preview(i_env, _ref(schedule_ref), count)
