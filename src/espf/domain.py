@@ -108,6 +108,10 @@ class Handler:
     order_key: str | None = None
     signing_secrets: tuple[str, ...] = ()
     tls: TlsSettings = field(default_factory=lambda: TlsSettings())
+    # Delivery limits (rate_limits.py); None or 0: no limit.
+    max_in_flight: int | None = None
+    max_rate: float | None = None
+    rate_burst: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,10 @@ class HandlerSettings:
     order_key: str | None = None
     signing_secrets: tuple[str, ...] | None = None
     tls: TlsSettings | None = None
+    # 0 removes a limit (None leaves it as is).
+    max_in_flight: int | None = None
+    max_rate: float | None = None
+    rate_burst: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import orjson
 
 from espf.clock import format_ms
 from espf.domain import Handler
+from espf.rate_limits import burst_of
 from espf.service import EventDetail
 
 MASK = "********"
@@ -110,6 +111,7 @@ def handler_detail(handler: Handler) -> str:
         f"  ordered:      {ordered}",
         f"  retry:        {_retry_text(handler)}",
         f"  auto-pause:   {auto_pause}",
+        f"  limits:       {_limits_text(handler)}",
         f"  tls:          verify {'off' if tls.verify is False else 'on'}"
         + (f", CA {tls.ca_file}" if tls.ca_file else "")
         + (f", client certificate {tls.client_cert}" if tls.client_cert else ""),
@@ -117,6 +119,16 @@ def handler_detail(handler: Handler) -> str:
     if handler.failing_since is not None:
         lines.append(f"  failing since {format_ms(handler.failing_since)} UTC")
     return "\n".join(lines)
+
+
+def _limits_text(handler: Handler) -> str:
+    parts = []
+    if handler.max_in_flight:
+        parts.append(f"{handler.max_in_flight} in flight")
+    if handler.max_rate:
+        burst = burst_of(handler.max_rate, handler.rate_burst)
+        parts.append(f"{handler.max_rate:g}/s (burst {burst})")
+    return ", ".join(parts) or "none"
 
 
 def _retry_text(handler: Handler) -> str:

@@ -146,6 +146,9 @@ class Handler:
     signing_secrets: tuple[str, ...] = ()
     auto_pause_after: float | None = None
     order_key: str | None = None
+    max_in_flight: int | None = None
+    max_rate: float | None = None
+    rate_burst: int | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
 

@@ -468,3 +468,21 @@ WHERE coalesce_key IS NOT NULL AND state IN ('pending', 'held', 'waiting')
                 AND newer.i_event > deliveries.i_event
                 AND newer.state <> 'superseded')
 RETURNING i_delivery, i_event, i_handler, order_key;
+
+-- Delivery limits (rate_limits.py). A limited handler has a limiter row with
+-- its token bucket; its deliveries are marked limited, so that the claim of
+-- everyone else's work never reads past them.
+-- name: limiter_insert
+INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at)
+VALUES (:i_handler, :tokens, :now, 0)
+ON CONFLICT (i_handler) DO NOTHING;
+
+-- name: limiter_delete
+DELETE FROM handler_limits WHERE i_handler = :i_handler;
+
+-- name: limiter_update
+UPDATE handler_limits SET tokens = :tokens, refilled_at = :refilled_at, ready_at = :ready_at
+WHERE i_handler = :i_handler;
+
+-- name: delivery_mark_limited
+UPDATE deliveries SET limited = :limited WHERE i_handler = :i_handler AND limited <> :limited;
