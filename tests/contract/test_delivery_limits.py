@@ -12,7 +12,7 @@ from collections import Counter
 import orjson
 
 from espf.domain import AttemptOutcome, ClaimedDelivery, DeliveryState, Handler, NewEvent
-from espf.store import Store
+from espf.store import Store, create_store
 
 from .senders import sender_settings
 
@@ -120,3 +120,22 @@ async def test_setting_or_removing_a_limit_moves_waiting_deliveries(store: Store
     handler = await store.handler_get(1, "limited") or handler
     await store.handler_update(dataclasses.replace(handler, max_in_flight=0), T0 + 3)
     assert _by_handler(await store.dispatch_due("n1", T0 + 4, 100)) == {"limited": 3}
+
+
+async def test_unlimited_claims_skip_the_limiter_until_another_process_adds_one(
+    store: Store, database_url: str
+) -> None:
+    limited, _, i_type = await _setup(store)
+    assert await store.next_due_at() is None  # no handler has limits: claims skip them
+    other = create_store(database_url)  # another process sets a limit
+    await other.open()
+    try:
+        await other.handler_update(dataclasses.replace(limited, max_rate=1.0), T0)
+        await _events(other, i_type, 3)
+    finally:
+        await other.close()
+
+    assert _by_handler(await store.dispatch_due("n1", T0, 100)) == {"free": 3}
+    # The sleep that follows asks when the next work is due, and learns of it.
+    assert await store.next_due_at() == T0
+    assert _by_handler(await store.dispatch_due("n1", T0, 100)) == {"limited": 1}

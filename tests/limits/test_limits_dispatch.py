@@ -77,8 +77,9 @@ async def test_a_limited_handler_never_delays_an_unlimited_one(
 
     slow, fast = receiver.arrivals["slow"], receiver.arrivals["fast"]
     assert len(slow) == len(fast) == 12
-    # 5/s with a burst of 1: 12 requests take 11 intervals of 200 ms.
-    assert max(slow) - min(slow) >= 11 * 0.2 - 0.05
+    # 5/s with a burst of 1: 12 requests take 11 intervals of 200 ms (less
+    # a little: the first request also opens the connection, so it arrives late).
+    assert max(slow) - min(slow) >= 11 * 0.2 - 0.15
     assert most_in_one_second(slow) <= 6
     # Everything for the unlimited handler went out while the limited one
     # had sent only its first few.

@@ -177,6 +177,8 @@ WHERE i_event {in_ids}
 -- least() ignores NULLs: either side may have nothing waiting.
 -- A limited handler's work is due when its bucket is ready too; one with
 -- every allowed request open waits for an outcome, which wakes its node.
+-- The second column says whether any handler has limits (see
+-- SqlBackend._limiters_seen).
 -- name: next_due_at
 SELECT least((SELECT min(start_at) FROM events WHERE state = 'scheduled'),
              (SELECT min(next_at) FROM deliveries WHERE state = 'pending' AND limited = FALSE),
@@ -189,7 +191,8 @@ SELECT least((SELECT min(start_at) FROM events WHERE state = 'scheduled'),
                      OR (SELECT count(*) FROM deliveries f
                          WHERE f.i_handler = l.i_handler AND f.state = 'in_flight')
                         < h.max_in_flight) x
-              WHERE x.due IS NOT NULL));
+              WHERE x.due IS NOT NULL)),
+       EXISTS (SELECT 1 FROM handler_limits);
 
 -- A retry for a handler paused or disabled meanwhile is held, not pending.
 -- The claimed_by guard ignores an outcome for a delivery another node has

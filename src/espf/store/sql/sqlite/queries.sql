@@ -143,8 +143,10 @@ WHERE i_event {in_ids}
 
 -- A limited handler's work is due when its bucket is ready too; one with
 -- every allowed request open waits for an outcome, which wakes its node.
+-- The second column says whether any handler has limits (see
+-- SqlBackend._limiters_seen).
 -- name: next_due_at
-SELECT min(due) FROM (
+SELECT min(due), EXISTS (SELECT 1 FROM handler_limits) FROM (
     SELECT min(start_at) AS due FROM events WHERE state = 'scheduled'
     UNION ALL
     SELECT min(next_at) FROM deliveries WHERE state = 'pending' AND limited = FALSE
