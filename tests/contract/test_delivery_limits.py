@@ -12,6 +12,7 @@ from collections import Counter
 import orjson
 
 from espf.domain import AttemptOutcome, ClaimedDelivery, DeliveryState, Handler, NewEvent
+from espf.maintenance import MaintenanceWindow
 from espf.store import Store, create_store
 
 from .senders import sender_settings
@@ -139,3 +140,39 @@ async def test_unlimited_claims_skip_the_limiter_until_another_process_adds_one(
     # The sleep that follows asks when the next work is due, and learns of it.
     assert await store.next_due_at() == T0
     assert _by_handler(await store.dispatch_due("n1", T0, 100)) == {"limited": 1}
+
+
+async def test_nothing_goes_out_in_a_maintenance_window_and_all_of_it_after(
+    store: Store,
+) -> None:
+    handler, _, i_type = await _setup(store)
+    window = MaintenanceWindow(0, handler.i_handler, starts_at=T0 + 1000, ends_at=T0 + 5000)
+    i_window = await store.maintenance_add(handler, window, T0)
+    assert [w.i_window for w in await store.maintenance_list(handler.i_handler)] == [i_window]
+    await _events(store, i_type, 3)
+    # Before the window: sent as usual.
+    assert _by_handler(await store.dispatch_due("n1", T0, 100)) == {"free": 3, "limited": 3}
+
+    for i in range(4):
+        await store.event_insert(
+            NewEvent(1, i_type, orjson.dumps({"i": i}).decode(), T0 + 2000), T0
+        )
+    # Inside it: the other handler's go out, this one's wait for its end.
+    assert _by_handler(await store.dispatch_due("n1", T0 + 2000, 100)) == {"free": 4}
+    assert await store.next_due_at() == T0 + 5000
+    assert await store.dispatch_due("n2", T0 + 4999, 100) == []
+    after = await store.dispatch_due("n2", T0 + 5000, 100)
+    assert _by_handler(after) == {"limited": 4}
+    assert {d.attempts for d in after} == {0}  # waiting spent no attempt
+
+
+async def test_a_removed_window_lets_waiting_deliveries_go(store: Store) -> None:
+    handler, _, i_type = await _setup(store)
+    window = MaintenanceWindow(0, handler.i_handler, starts_at=T0 - 1000, ends_at=T0 + 60_000)
+    i_window = await store.maintenance_add(handler, window, T0)
+    await _events(store, i_type, 2)
+    assert _by_handler(await store.dispatch_due("n1", T0, 100)) == {"free": 2}
+    assert not await store.maintenance_remove(handler, i_window + 1000, T0 + 10)
+    assert await store.maintenance_remove(handler, i_window, T0 + 10)
+    assert await store.maintenance_list(handler.i_handler) == []
+    assert _by_handler(await store.dispatch_due("n1", T0 + 20, 100)) == {"limited": 2}

@@ -33,6 +33,7 @@ from espf.domain import (
     Role,
     Transition,
 )
+from espf.maintenance import MaintenanceWindow
 
 
 class Store(Protocol):
@@ -221,6 +222,15 @@ class Store(Protocol):
         in flight or done."""
 
     async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]: ...
+
+    # -- maintenance windows (maintenance.py) ---------------------------------------
+    async def maintenance_add(self, handler: Handler, window: MaintenanceWindow, now: int) -> int:
+        """Add a window to the handler (validated by the caller); its id."""
+
+    async def maintenance_list(self, i_handler: int) -> list[MaintenanceWindow]: ...
+
+    async def maintenance_remove(self, handler: Handler, i_window: int, now: int) -> bool:
+        """False if the handler has no such window."""
 
     # -- copying a whole database (espf copy, see espf/copy.py) -------------------
     async def copy_row_counts(self) -> dict[str, int]:

@@ -10,8 +10,9 @@ copying, and waking other processes (``_wake``).
 from __future__ import annotations
 
 from espf.store.sql_deliveries import DeliveryOperations
+from espf.store.sql_limits import LimitOperations
 from espf.store.sql_records import RecordOperations
 
 
-class SqlStore(RecordOperations, DeliveryOperations):
+class SqlStore(RecordOperations, DeliveryOperations, LimitOperations):
     """The operations of both halves; a backend adds the hooks."""

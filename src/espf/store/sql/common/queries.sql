@@ -481,8 +481,27 @@ ON CONFLICT (i_handler) DO NOTHING;
 DELETE FROM handler_limits WHERE i_handler = :i_handler;
 
 -- name: limiter_update
-UPDATE handler_limits SET tokens = :tokens, refilled_at = :refilled_at, ready_at = :ready_at
+UPDATE handler_limits SET tokens = :tokens, refilled_at = :refilled_at, ready_at = :ready_at,
+    window_from = :window_from, window_until = :window_until
 WHERE i_handler = :i_handler;
+
+-- After a handler's limits or windows change: look again at once.
+-- name: limiter_set_window
+UPDATE handler_limits SET window_from = :window_from, window_until = :window_until, ready_at = 0
+WHERE i_handler = :i_handler;
+
+-- name: maintenance_insert
+INSERT INTO maintenance_windows (i_handler, starts_at, ends_at, rule, time_zone, duration_s,
+                                 created_at)
+VALUES (:i_handler, :starts_at, :ends_at, :rule, :time_zone, :duration_s, :now)
+RETURNING i_window;
+
+-- name: maintenance_list_for_handler
+SELECT i_window, i_handler, starts_at, ends_at, rule, time_zone, duration_s
+FROM maintenance_windows WHERE i_handler = :i_handler ORDER BY i_window;
+
+-- name: maintenance_delete
+DELETE FROM maintenance_windows WHERE i_window = :i_window AND i_handler = :i_handler;
 
 -- name: delivery_mark_limited
 UPDATE deliveries SET limited = :limited WHERE i_handler = :i_handler AND limited <> :limited;

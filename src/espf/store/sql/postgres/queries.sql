@@ -98,7 +98,7 @@ INSERT INTO deliveries (i_event, i_handler, state, attempts, next_at, created_at
                         budget_from_at, coalesce_key, limited, order_key)
 SELECT e.i_event, h.i_handler, CASE WHEN h.paused THEN 'held' ELSE 'pending' END, 0,
        e.start_at, :now, :now, e.coalesce_key,
-       (coalesce(h.max_in_flight, 0) > 0 OR coalesce(h.max_rate, 0) > 0),
+       EXISTS (SELECT 1 FROM handler_limits l WHERE l.i_handler = h.i_handler),
        CASE WHEN h.ordered THEN coalesce(
            CASE WHEN h.order_key IS NOT NULL THEN
                h.order_key || '=' || (e.variables::jsonb ->> h.order_key) END,
@@ -132,13 +132,13 @@ FROM due WHERE d.i_delivery = due.i_delivery
 RETURNING d.i_delivery;
 
 -- Limited handlers with due work whose bucket is ready: the bucket, the
--- requests open on every node, the handler. The limiter row stays locked
+-- requests open on every node, the maintenance window, the handler. The limiter row stays locked
 -- until the claim commits, so that nodes take a shared budget in turns; a
 -- node finding it locked leaves that handler to the node holding it.
 -- name: limiter_ready
 SELECT l.tokens, l.refilled_at,
        (SELECT count(*) FROM deliveries f WHERE f.i_handler = l.i_handler AND f.state = 'in_flight'),
-       {handler_columns:h}
+       l.window_from, l.window_until, {handler_columns:h}
 FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
 WHERE l.ready_at <= :now
   AND EXISTS (SELECT 1 FROM deliveries d WHERE d.i_handler = l.i_handler
