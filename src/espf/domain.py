@@ -233,6 +233,9 @@ class Delivery:
     attempt_log: list[Attempt] = field(default_factory=list)
     order_key: str | None = None
     created_at: int | None = None  # when its event became due and it was made
+    # Why a pending delivery is not sent now, e.g. "maintenance until 03:00
+    # Europe/Prague"; worked out when read (service/maintenance.py).
+    waiting: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

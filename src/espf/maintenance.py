@@ -54,7 +54,7 @@ def validate_window(window: MaintenanceWindow, now: int) -> None:
     """Raise BadRequest saying what is wrong with a window being added."""
     if window.recurring:
         if window.starts_at is not None or window.ends_at is not None:
-            raise _bad("a window is either one-off (from, to) or recurring (rule), not both")
+            raise _bad("a window is either one-off (start, end) or recurring (rule), not both")
         if window.duration_s is None or not 0 < window.duration_s <= MAX_WINDOW_S:
             raise _bad(f"a recurring window needs a duration from 1 to {MAX_WINDOW_S} seconds")
         make_recurrence(window.rule or "", window.time_zone or "UTC")  # raises if wrong
@@ -62,7 +62,7 @@ def validate_window(window: MaintenanceWindow, now: int) -> None:
     if window.duration_s is not None or window.time_zone is not None:
         raise _bad("duration and time_zone belong to a recurring window (with a rule)")
     if window.starts_at is None or window.ends_at is None:
-        raise _bad("a one-off window needs from and to; a recurring one needs a rule")
+        raise _bad("a one-off window needs start and end; a recurring one needs a rule")
     if window.ends_at <= window.starts_at:
         raise _bad("a window must end after it starts")
     if window.ends_at <= now:

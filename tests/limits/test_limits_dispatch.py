@@ -16,6 +16,7 @@ from espf.clock import SystemClock
 from espf.config import Settings
 from espf.dispatch.dispatcher import Dispatcher
 from espf.domain import AuthMethod, DeliveryState, HandlerSettings, NewEvent
+from espf.maintenance import MaintenanceWindow
 from espf.store import Store
 from tests.limits.timing_receiver import TimingReceiver, most_in_one_second
 
@@ -103,3 +104,37 @@ async def test_never_more_requests_open_than_max_in_flight(store: Store) -> None
     # 20 requests, 4 at a time, 200 ms each: at least 5 rounds; and the
     # freed slots are used at once, not at the next poll.
     assert 1.0 <= elapsed < 3.0
+
+
+async def test_a_window_opening_while_events_are_due_holds_them_until_it_ends(
+    store: Store, receiver: TimingReceiver
+) -> None:
+    i_type = await _world(store)
+    await _handler(store, "hss", receiver.url("hss"), i_type)
+    handler = await store.handler_get(1, "hss")
+    assert handler is not None
+    now = SystemClock().now_ms()
+    opens, closes = now + 1000, now + 2500
+    window = MaintenanceWindow(0, handler.i_handler, starts_at=opens, ends_at=closes)
+    await store.maintenance_add(handler, window, now)
+    # 30 events due every 100 ms from now on: before, inside and after the window.
+    events = []
+    for i in range(30):
+        variables = orjson.dumps({"i_account": i}).decode()
+        events.append(await store.event_insert(NewEvent(1, i_type, variables, now + 100 * i), now))
+    wall_offset = time.time() - time.monotonic()
+
+    await _run_until(store, 30, timeout_s=15)
+
+    arrivals = [int((at + wall_offset) * 1000) for at in receiver.arrivals["hss"]]
+    assert len(arrivals) == 30
+    # Nothing inside (a request sent just before it opens may land a moment after).
+    assert not [at for at in arrivals if opens + 50 <= at < closes]
+    after = sorted(at for at in arrivals if at >= closes)
+    assert len(after) >= 14  # those due inside it, and the ones due after
+    # They went out when it ended, not at the next poll (5 s here).
+    assert after[0] - closes < 500
+    # Waiting spent no attempt: each was delivered at its first.
+    for i_event in events:
+        (delivery,) = await store.delivery_list_for_event(i_event)
+        assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 1)

@@ -92,7 +92,7 @@ def test_the_wait_is_worded_in_the_windows_zone() -> None:
 @pytest.mark.parametrize(
     ("window", "message"),
     [
-        (MaintenanceWindow(0, 7), "needs from and to"),
+        (MaintenanceWindow(0, 7), "needs start and end"),
         (MaintenanceWindow(0, 7, starts_at=5_000, ends_at=4_000), "end after it starts"),
         (MaintenanceWindow(0, 7, starts_at=1_000, ends_at=2_000), "over already"),
         (recurring("daily at 01:30", "Europe/Prague", 0), "needs a duration"),

@@ -25,6 +25,7 @@ from espf.api.docs import docs_routes
 from espf.api.event_types import event_type_endpoints
 from espf.api.events import event_endpoints
 from espf.api.handlers import handler_endpoints
+from espf.api.maintenance import maintenance_endpoints
 from espf.api.responses import JSONResponse, error_response
 from espf.api.subscriptions import subscription_endpoints
 from espf.api.users import user_endpoints
@@ -79,6 +80,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
     methods = {
         **event_endpoints(ctx),
         **handler_endpoints(ctx),
+        **maintenance_endpoints(ctx),
         **subscription_endpoints(ctx),
         **event_type_endpoints(ctx),
         **user_endpoints(ctx),

@@ -66,6 +66,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "last_status_code": delivery.last_status,
         "last_error": delivery.last_error,
         "order_key": delivery.order_key,
+        "waiting": delivery.waiting,
         "attempt_log": [attempt_json(a) for a in delivery.attempt_log],
     }
 

@@ -13,6 +13,7 @@ import click
 from espf.cli.event_types import type_
 from espf.cli.events import event
 from espf.cli.handlers import handler, secret
+from espf.cli.maintenance import maintenance
 from espf.cli.server import api, config, copy_command, dispatcher, migrate, serve
 from espf.cli.users import env, user
 from espf.config import ConfigError, load_settings
@@ -61,3 +62,4 @@ for command in (
     secret,
 ):
     main.add_command(command)
+handler.add_command(maintenance)

@@ -73,6 +73,7 @@ def event_detail(detail: EventDetail) -> str:
                 if delivery.next_at and not delivery.state.is_final
                 else ""
             )
+            + (f", waiting: {delivery.waiting}" if delivery.waiting else "")
         )
         for attempt in delivery.attempt_log:
             answer = (

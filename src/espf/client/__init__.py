@@ -50,6 +50,8 @@ from espf.client.models import (
     EventTypeDeleted,
     Handler,
     HandlerDeleted,
+    Maintenance,
+    MaintenanceWindow,
     ReplayResult,
     RetrySettings,
     SubscribedAll,
@@ -59,6 +61,7 @@ from espf.client.models import (
     Transition,
     User,
     UserDeleted,
+    WindowSpan,
 )
 from espf.client.sync import Client
 
@@ -84,6 +87,8 @@ __all__ = [
     "Forbidden",
     "Handler",
     "HandlerDeleted",
+    "Maintenance",
+    "MaintenanceWindow",
     "NotFound",
     "RateLimited",
     "ReplayResult",
@@ -97,5 +102,6 @@ __all__ = [
     "Unavailable",
     "User",
     "UserDeleted",
+    "WindowSpan",
     "api_time",
 ]

@@ -13,6 +13,7 @@ from espf.service.event_types import EventTypeOperations
 from espf.service.events import EventOperations
 from espf.service.handlers import HandlerOperations
 from espf.service.health import HealthOperations
+from espf.service.maintenance import MaintenanceOperations
 from espf.service.startup import StartupOperations
 from espf.service.subscriptions import SubscriptionOperations
 from espf.service.users import UserOperations
@@ -22,6 +23,7 @@ class Service(
     EventOperations,
     DeliveryOperations,
     SubscriptionOperations,
+    MaintenanceOperations,
     HandlerOperations,
     EventTypeOperations,
     UserOperations,

@@ -13,7 +13,15 @@ from functools import cache
 from typing import Any
 
 from espf import __version__
-from espf.api.openapi import accounts, event_types, events, handlers, operations, users
+from espf.api.openapi import (
+    accounts,
+    event_types,
+    events,
+    handlers,
+    maintenance,
+    operations,
+    users,
+)
 from espf.api.openapi.components import SCHEMAS
 
 DESCRIPTION = """\
@@ -52,6 +60,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             **events.PATHS,
             **handlers.PATHS,
+            **maintenance.PATHS,
             **event_types.PATHS,
             **users.PATHS,
             **accounts.PATHS,

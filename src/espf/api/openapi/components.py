@@ -76,6 +76,12 @@ def _schemas() -> dict[str, Schema]:
                 "last_status_code": nullable(integer(minimum=0)),
                 "last_error": nullable(string()),
                 "order_key": nullable(string("Ordered handlers: the key it is ordered by")),
+                "waiting": nullable(
+                    string(
+                        "Why a pending delivery is not sent now, e.g. 'maintenance until 03:00 "
+                        "Europe/Prague'"
+                    )
+                ),
                 "attempt_log": array(ref("Attempt")),
             },
             "One event for one handler",
