@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from espf.domain import Handler
 
-# Without an explicit burst, a bucket holds a tenth of a second's worth of
-# tokens (at least one), so that no one-second window ever holds more than
-# 110 % of the rate.
-DEFAULT_BURST_FRACTION = 0.1
+# Without an explicit burst, a bucket holds a twentieth of a second's worth
+# of tokens (at least one): no one-second window of claims holds more than
+# 105 % of the rate, which leaves room for the jitter of sending under load
+# below 110 %.
+DEFAULT_BURST_FRACTION = 0.05
 MAX_IN_FLIGHT = 100_000
 MAX_RATE = 1_000_000.0
 MIN_RATE = 0.01  # one request in 100 s

@@ -31,17 +31,20 @@ def test_add_list_and_remove_windows(api: Api) -> None:
     )
     recurring = api.ok(
         "handler/maintenance/add",
-        {"name": "Hss", "rule": "weekly on tue at 23:00", "time_zone": "Europe/Prague",
+        {"name": "Hss", "rule": "weekly on fri at 23:00", "time_zone": "Europe/Prague",
          "duration": 14400},
     )  # fmt: skip
-    assert recurring["rule"] == "weekly on tue at 23:00" and recurring["start"] is None
+    assert recurring["rule"] == "weekly on fri at 23:00" and recurring["start"] is None
     listed = api.ok("handler/maintenance/list", {"name": "Hss"})
     assert listed["in_maintenance"] is True
     assert listed["reason"].startswith("maintenance until ")
     assert [w["id"] for w in listed["windows"]] == [one_off["id"], recurring["id"]]
+    metrics = api.client.get("/metrics").text
+    assert 'espf_handler_in_maintenance{handler="Hss"} 1.0' in metrics
 
     after = api.ok("handler/maintenance/remove", {"name": "Hss", "id": one_off["id"]})
     assert [w["id"] for w in after["windows"]] == [recurring["id"]]
+    assert after["in_maintenance"] is False  # the recurring one is not open now
     api.error(
         "handler/maintenance/remove", {"name": "Hss", "id": one_off["id"]}, 404, "unknown_window"
     )

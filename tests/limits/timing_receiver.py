@@ -12,8 +12,9 @@ from aiohttp import web
 
 
 class TimingReceiver:
-    def __init__(self, hold_s: float = 0.0) -> None:
+    def __init__(self, hold_s: float = 0.0, hold_by_path: dict[str, float] | None = None) -> None:
         self.hold_s = hold_s
+        self.hold_by_path = hold_by_path or {}
         self.arrivals: dict[str, list[float]] = defaultdict(list)
         self.most_open: dict[str, int] = defaultdict(int)
         self._open: dict[str, int] = defaultdict(int)
@@ -44,8 +45,9 @@ class TimingReceiver:
         self.most_open[path] = max(self.most_open[path], self._open[path])
         try:
             await request.read()
-            if self.hold_s:
-                await asyncio.sleep(self.hold_s)
+            hold = self.hold_by_path.get(path, self.hold_s)
+            if hold:
+                await asyncio.sleep(hold)
             return web.json_response({})
         finally:
             self._open[path] -= 1

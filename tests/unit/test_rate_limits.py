@@ -17,17 +17,18 @@ def test_a_handler_without_limits_is_not_limited_and_zero_means_none() -> None:
     assert is_limited(a_handler(max_rate=50.0))
 
 
-def test_default_burst_is_a_tenth_of_the_rate_at_least_one() -> None:
-    assert burst_of(50.0, None) == 5
+def test_default_burst_is_a_twentieth_of_the_rate_at_least_one() -> None:
+    assert burst_of(50.0, None) == 3
+    assert burst_of(100.0, None) == 5
     assert burst_of(5.0, None) == 1
     assert burst_of(0.5, None) == 1
     assert burst_of(50.0, 20) == 20
 
 
 def test_the_bucket_refills_with_time_up_to_its_burst() -> None:
-    handler = a_handler(max_rate=50.0)  # burst 5
+    handler = a_handler(max_rate=100.0)  # burst 5
     empty = Bucket(0.0, T0)
-    assert refill(handler, empty, T0 + 40).tokens == 2.0  # 40 ms at 50/s
+    assert refill(handler, empty, T0 + 20).tokens == 2.0  # 20 ms at 100/s
     assert refill(handler, empty, T0 + 10_000).tokens == 5.0
     assert full_bucket(handler, T0).tokens == 5.0
 

@@ -229,6 +229,9 @@ class Store(Protocol):
 
     async def maintenance_list(self, i_handler: int) -> list[MaintenanceWindow]: ...
 
+    async def maintenance_list_all(self) -> list[tuple[str, MaintenanceWindow]]:
+        """Every live handler's windows, with the handler's name."""
+
     async def maintenance_remove(self, handler: Handler, i_window: int, now: int) -> bool:
         """False if the handler has no such window."""
 

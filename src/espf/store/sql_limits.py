@@ -22,6 +22,10 @@ class LimitOperations(SqlBackend):
         found = await self._fetchall("maintenance_list_for_handler", {"i_handler": i_handler})
         return [limit_plans.window_of(r) for r in found]
 
+    async def maintenance_list_all(self) -> list[tuple[str, MaintenanceWindow]]:
+        found = await self._fetchall("maintenance_list_all", {})
+        return [(r[0], limit_plans.window_of(r[1:])) for r in found]
+
     async def maintenance_remove(self, handler: Handler, i_window: int, now: int) -> bool:
         removed = await self._write(limit_plans.remove_window, handler, i_window, now)
         if removed:

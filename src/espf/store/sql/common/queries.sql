@@ -500,6 +500,12 @@ RETURNING i_window;
 SELECT i_window, i_handler, starts_at, ends_at, rule, time_zone, duration_s
 FROM maintenance_windows WHERE i_handler = :i_handler ORDER BY i_window;
 
+-- name: maintenance_list_all
+SELECT h.name, w.i_window, w.i_handler, w.starts_at, w.ends_at, w.rule, w.time_zone, w.duration_s
+FROM maintenance_windows w JOIN handlers h ON h.i_handler = w.i_handler
+WHERE h.deleted_at IS NULL
+ORDER BY w.i_handler, w.i_window;
+
 -- name: maintenance_delete
 DELETE FROM maintenance_windows WHERE i_window = :i_window AND i_handler = :i_handler;
 
