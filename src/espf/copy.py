@@ -29,6 +29,8 @@ COPIED_TABLES = (
     "api_users",
     "event_types",
     "handlers",
+    "handler_limits",
+    "maintenance_windows",
     "subscriptions",
     "events",
     "deliveries",

@@ -221,6 +221,8 @@ SELECT 'environments', count(*) FROM environments
 UNION ALL SELECT 'api_users', count(*) FROM api_users
 UNION ALL SELECT 'event_types', count(*) FROM event_types
 UNION ALL SELECT 'handlers', count(*) FROM handlers
+UNION ALL SELECT 'handler_limits', count(*) FROM handler_limits
+UNION ALL SELECT 'maintenance_windows', count(*) FROM maintenance_windows
 UNION ALL SELECT 'subscriptions', count(*) FROM subscriptions
 UNION ALL SELECT 'events', count(*) FROM events
 UNION ALL SELECT 'deliveries', count(*) FROM deliveries
@@ -260,6 +262,24 @@ FROM handlers WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
 INSERT INTO handlers ({handler_columns}, created_at, updated_at, deleted_at)
 VALUES ({handler_copy_values}, :created_at, :updated_at, :deleted_at);
 
+-- name: copy_read_handler_limits
+SELECT i_handler, tokens, refilled_at, ready_at, window_from, window_until
+FROM handler_limits WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
+
+-- name: copy_write_handler_limits
+INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at, window_from, window_until)
+VALUES (:i_handler, :tokens, :refilled_at, :ready_at, :window_from, :window_until);
+
+-- name: copy_read_maintenance_windows
+SELECT i_window, i_handler, starts_at, ends_at, rule, time_zone, duration_s, created_at
+FROM maintenance_windows WHERE i_window > :after ORDER BY i_window LIMIT :limit;
+
+-- name: copy_write_maintenance_windows
+INSERT INTO maintenance_windows (i_window, i_handler, starts_at, ends_at, rule, time_zone,
+                                 duration_s, created_at)
+VALUES (:i_window, :i_handler, :starts_at, :ends_at, :rule, :time_zone, :duration_s,
+        :created_at);
+
 -- name: copy_read_subscriptions
 -- Paged by handler: a page holds every subscription of up to :limit handlers.
 SELECT i_handler, i_event_type FROM subscriptions
@@ -285,16 +305,18 @@ VALUES (:i_event, :i_env, :i_event_type, :variables, :start_at, :created_at, :st
 -- name: copy_read_deliveries
 SELECT i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
        finished_at, last_status, last_error, coalesce_key, order_key, created_at,
-       budget_from_attempt, budget_from_at
+       budget_from_attempt, budget_from_at, limited
 FROM deliveries WHERE i_delivery > :after ORDER BY i_delivery LIMIT :limit;
 
 -- name: copy_write_deliveries
 INSERT INTO deliveries (i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by,
     claimed_at, finished_at, last_status, last_error, coalesce_key, order_key, created_at,
-    budget_from_attempt, budget_from_at)
+    budget_from_attempt, budget_from_at, limited)
 VALUES (:i_delivery, :i_event, :i_handler, :state, :attempts, :next_at, :claimed_by,
         :claimed_at, :finished_at, :last_status, :last_error, :coalesce_key, :order_key,
-        :created_at, :budget_from_attempt, :budget_from_at);
+        :created_at, :budget_from_attempt, :budget_from_at,
+        -- SQLite's 0/1 and PostgreSQL's booleans alike
+        CAST(:limited AS integer) <> 0);
 
 -- name: copy_read_attempts
 SELECT i_attempt, i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome

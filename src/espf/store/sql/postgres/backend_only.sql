@@ -39,7 +39,11 @@ FROM transitions
 UNION ALL
 SELECT setval(pg_get_serial_sequence('attempts', 'i_attempt'), coalesce(max(i_attempt), 0) + 1,
               false)
-FROM attempts;
+FROM attempts
+UNION ALL
+SELECT setval(pg_get_serial_sequence('maintenance_windows', 'i_window'),
+              coalesce(max(i_window), 0) + 1, false)
+FROM maintenance_windows;
 
 -- Custom event type ids and environment ids left out are max + 1. Two
 -- processes computing max + 1 at once would both pick the same id: this
