@@ -56,9 +56,16 @@ async def _prepare(url: str, receiver: TimingReceiver) -> None:
             )
             await service.subscribe(1, name, event_type)
             now = service.clock.now_ms()
-            for i in range(events):
-                variables = orjson.dumps({"i": i}).decode()
-                await store.event_insert(NewEvent(1, created.i_event_type, variables, now), now)
+            # All at once: the store's batched insert commits them together.
+            await asyncio.gather(
+                *(
+                    store.event_insert(
+                        NewEvent(1, created.i_event_type, orjson.dumps({"i": i}).decode(), now),
+                        now,
+                    )
+                    for i in range(events)
+                )
+            )
     finally:
         await store.close()
 
@@ -83,7 +90,9 @@ async def _wait_for(
 async def _run(url: str, dispatcher_count: int, tmp_path: Path) -> None:
     receiver = await TimingReceiver(hold_by_path={"Narrow": HOLD_S}).start()
     try:
+        t0 = time.monotonic()
         await _prepare(url, receiver)
+        print(f"\nprepared in {time.monotonic() - t0:.1f} s")
         env = espf_env(url, node_ttl_s=5, heartbeat_interval_s=0.5, db_pool_size=4)
         dispatchers = [
             EspfProcess("dispatcher", env, tmp_path, f"dispatcher{n}")
@@ -91,11 +100,14 @@ async def _run(url: str, dispatcher_count: int, tmp_path: Path) -> None:
         ]
         try:
             await wait_for_nodes(url, dispatcher_count)
+            print(f"nodes up at {time.monotonic() - t0:.1f} s")
             await _wait_for(receiver, 40, dispatchers)
+            print(f"all arrived at {time.monotonic() - t0:.1f} s")
             await asyncio.sleep(0.5)  # a late extra request would show here
         finally:
             for proc in dispatchers:
                 proc.stop()
+            print(f"stopped at {time.monotonic() - t0:.1f} s")
     finally:
         await receiver.stop()
 
