@@ -35,6 +35,8 @@ COPIED_TABLES = (
     "api_tokens",
     "event_types",
     "handlers",
+    "handler_limits",
+    "maintenance_windows",
     "subscriptions",
     "events",
     "deliveries",

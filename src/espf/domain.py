@@ -110,6 +110,10 @@ class Handler:
     order_key: str | None = None
     signing_secrets: tuple[str, ...] = ()
     tls: TlsSettings = field(default_factory=lambda: TlsSettings())
+    # Delivery limits (rate_limits.py); None or 0: no limit.
+    max_in_flight: int | None = None
+    max_rate: float | None = None
+    rate_burst: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,10 @@ class HandlerSettings:
     order_key: str | None = None
     signing_secrets: tuple[str, ...] | None = None
     tls: TlsSettings | None = None
+    # 0 removes a limit (None leaves it as is).
+    max_in_flight: int | None = None
+    max_rate: float | None = None
+    rate_burst: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +241,9 @@ class Delivery:
     attempt_log: list[Attempt] = field(default_factory=list)
     order_key: str | None = None
     created_at: int | None = None  # when its event became due and it was made
+    # Why a pending delivery is not sent now, e.g. "maintenance until 03:00
+    # Europe/Prague"; worked out when read (service/maintenance.py).
+    waiting: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

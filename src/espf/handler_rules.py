@@ -7,6 +7,7 @@ history, and which answers count as a handler being healthy."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from espf.domain import (
 )
 from espf.errors import BadRequest
 from espf.names import VARIABLE_NAME
+from espf.rate_limits import MAX_BURST, MAX_IN_FLIGHT, MAX_RATE, MIN_RATE
 from espf.retry import RetryPolicy, Verdict, classify
 from espf.retry_overrides import retry_policy_for
 from espf.signing import validate_signing_secret
@@ -99,6 +101,7 @@ def validate_handler_settings(settings: HandlerSettings) -> None:
         raise bad(f"timeout must be more than 0 and at most {MAX_HANDLER_TIMEOUT_S:g} seconds")
     if settings.auto_pause_after_s is not None and settings.auto_pause_after_s <= 0:
         raise bad("auto-pause time must be more than 0 seconds")
+    validate_limits(settings)
     if settings.order_key is not None and not VARIABLE_NAME.match(settings.order_key):
         raise bad(f"order key {settings.order_key!r} is not a variable name such as i_account")
     if settings.retry is not None:
@@ -113,6 +116,32 @@ def validate_handler_settings(settings: HandlerSettings) -> None:
                 raise bad(f"TLS {label} {path!r} is not a readable file")
         if settings.tls.client_key and not settings.tls.client_cert:
             raise bad("a TLS client key needs its client certificate (--tls-client-cert)")
+
+
+def _bad_limit(message: str) -> BadRequest:
+    return BadRequest(message, code="invalid_handler")
+
+
+def validate_limits(settings: HandlerSettings) -> None:
+    """Delivery limits: whole numbers of requests, a positive rate; 0
+    removes a limit."""
+    if settings.max_in_flight is not None and not 0 <= settings.max_in_flight <= MAX_IN_FLIGHT:
+        raise _bad_limit(
+            f"max_in_flight must be a whole number from 1 to {MAX_IN_FLIGHT} (0 removes the limit)"
+        )
+    rate = settings.max_rate
+    if rate is not None and not (math.isfinite(rate) and 0 <= rate <= MAX_RATE):
+        raise _bad_limit(
+            f"max_rate must be a number of requests per second, more than 0 and at most "
+            f"{MAX_RATE:g} (0 removes the limit)"
+        )
+    if rate is not None and 0 < rate < MIN_RATE:
+        raise _bad_limit(f"max_rate must be at least {MIN_RATE:g} requests per second")
+    if settings.rate_burst is not None and not 0 <= settings.rate_burst <= MAX_BURST:
+        raise _bad_limit(
+            f"rate_burst must be a whole number of requests from 1 to {MAX_BURST} "
+            "(0: a twentieth of max_rate, at least 1)"
+        )
 
 
 def settings_of(handler: Handler) -> HandlerSettings:

@@ -121,6 +121,12 @@ class Metrics:
             "Full-disk episodes this process has seen since it started",
             registry=r,
         )
+        self.in_maintenance = Gauge(
+            "espf_handler_in_maintenance",
+            "1 while a maintenance window of the handler is open (nothing is sent to it)",
+            ["handler"],
+            registry=r,
+        )
 
     def refresh_db_stats(self, stats: DbStats, now_ms: int) -> None:
         self.database_size.set(stats.size_bytes)
@@ -148,6 +154,10 @@ class Metrics:
         for state in {s.value for s in DeliveryState} | deliveries.keys():
             self.deliveries_by_state.labels(state).set(deliveries.get(state, 0))
         self.due.set(queue.due_count)
+        # A handler whose last window was removed drops out of the export.
+        self.in_maintenance.clear()
+        for handler, open_now in queue.in_maintenance.items():
+            self.in_maintenance.labels(handler).set(1 if open_now else 0)
         oldest = queue.oldest_due_at
         self.oldest_due_age.set(max(queue.now_ms - oldest, 0) / 1000 if oldest is not None else 0)
 

@@ -193,3 +193,37 @@ def test_delete_waits_for_unfinished_deliveries_and_keeps_history(api: Api) -> N
     # The name is free again, with none of the old subscriptions.
     api.ok("handler/create", {**NEW, "name": "EventSender"})
     assert api.ok("handler/subscriptions", {"name": "EventSender"})["event_types"] == []
+
+
+def test_delivery_limits_are_set_shown_and_removed(api: Api) -> None:
+    created = api.ok("handler/create", {**NEW, "max_in_flight": 4, "max_rate": 50})
+    assert (created["max_in_flight"], created["max_rate"], created["rate_burst"]) == (4, 50, 3)
+    updated = api.ok("handler/update", {"name": "Second", "rate_burst": 20})
+    assert (updated["max_in_flight"], updated["rate_burst"]) == (4, 20)
+    cleared = api.ok("handler/update", {"name": "Second", "max_in_flight": 0, "max_rate": 0})
+    assert (cleared["max_in_flight"], cleared["max_rate"], cleared["rate_burst"]) == (None,) * 3
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"max_in_flight": -1},
+        {"max_in_flight": 2.5},
+        {"max_in_flight": True},
+        {"max_rate": -1},
+        {"max_rate": "fast"},
+        {"max_rate": 1e9},
+        {"rate_burst": -3},
+    ],
+)
+def test_bad_delivery_limits_are_refused_and_change_nothing(
+    api: Api, limits: dict[str, Any]
+) -> None:
+    message = api.error("handler/create", {**NEW, **limits}, 400, "invalid_field")
+    assert next(iter(limits)) in message["message"]
+    api.error("handler/get", {"name": "Second"}, 404, "unknown_handler")
+
+
+def test_a_rate_too_small_to_mean_anything_is_refused(api: Api) -> None:
+    answer = api.error("handler/create", {**NEW, "max_rate": 0.001}, 400, "invalid_handler")
+    assert "max_rate must be at least" in answer["message"]

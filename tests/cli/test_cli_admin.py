@@ -129,3 +129,32 @@ def test_schedule_verbs_by_key(cli: Cli) -> None:
     assert "Mars/Base" in bad
     assert cli("schedule", "delete", "3", "i_account=541") == "Deleted schedule #1 i_account=541\n"
     assert cli("schedule", "list", "3").splitlines()[1:] == []
+
+
+def test_handler_delivery_limits(cli: Cli) -> None:
+    cli(
+        "handler", "create", "3", "Hss", "--url", "http://127.0.0.1:9/", "--auth", "none",
+        "--max-in-flight", "4", "--max-rate", "50",
+    )  # fmt: skip
+    assert "limits:       4 in flight, 50/s (burst 3)" in cli("handler", "show", "3", "Hss")
+    cli("handler", "set", "3", "Hss", "--max-in-flight", "0", "--rate-burst", "10")
+    assert "limits:       50/s (burst 10)" in cli("handler", "show", "3", "Hss")
+    refused = cli("handler", "set", "3", "Hss", "--max-rate", "-5", code=2)
+    assert "max_rate must be" in refused
+
+
+def test_handler_maintenance_windows(cli: Cli) -> None:
+    cli("handler", "create", "3", "Hss", "--url", "http://127.0.0.1:9/", "--auth", "none")
+    added = cli(
+        "handler", "maintenance", "add", "3", "Hss",
+        "--rule", "weekly on tue at 23:00", "--zone", "Europe/Prague", "--duration", "14400",
+    )  # fmt: skip
+    assert "Added maintenance window 1 to handler Hss" in added
+    listed = cli("handler", "maintenance", "list", "3", "Hss")
+    assert "weekly on tue at 23:00" in listed and "Europe/Prague" in listed
+    assert "next maintenance" in listed or "maintenance until" in listed
+    refused = cli("handler", "maintenance", "add", "3", "Hss", "--start", "soon", code=2)
+    assert "is not a time" in refused
+    assert "Removed" in cli("handler", "maintenance", "remove", "3", "Hss", "1")
+    assert "No maintenance window" in cli("handler", "maintenance", "list", "3", "Hss")
+    cli("handler", "maintenance", "remove", "3", "Hss", "1", code=4)

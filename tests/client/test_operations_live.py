@@ -117,6 +117,15 @@ def test_every_operation_against_a_live_espf(
     assert espf.handler_resume(app).paused is False
     assert espf.handler_disable(app).enabled is False
     assert espf.handler_enable(app).enabled is True
+    limited = espf.handler_update(app, max_in_flight=4, max_rate=50)
+    assert (limited.max_in_flight, limited.max_rate, limited.rate_burst) == (4, 50.0, 3)
+    window = espf.handler_maintenance_add(
+        app, rule="weekly on tue at 23:00", time_zone="Europe/Prague", duration=3600
+    )
+    listed = espf.handler_maintenance_list(app)
+    assert [w.id for w in listed.windows] == [window.id] and listed.next is not None
+    assert espf.handler_maintenance_remove(app, window.id).windows == ()
+    espf.handler_update(app, max_in_flight=0, max_rate=0)
 
     # Events: create, deliver, get, list, retry, replay.
     i_event = espf.event_create(custom, {"i_account": 541})

@@ -11,6 +11,7 @@ import pytest
 from espf.copy import COPIED_TABLES, copy_database
 from espf.domain import AttemptOutcome, DeliveryState, NewEvent, Role
 from espf.errors import Conflict
+from espf.maintenance import MaintenanceWindow
 from espf.schedule_model import NewSchedule
 from espf.schedules.decide import Decider
 from espf.store import Store, create_store
@@ -33,7 +34,12 @@ async def filled_source(path: Path) -> Store:
     await source.api_token_create(producer.i_user, "billing", "token-hash", T0)
     custom = await source.event_type_create_custom("Custom/NextMonth", T0)
     handler = await source.handler_create(1, "EventSender", SENDER, T0)
-    on = await source.handler_create(1, "Other", dataclasses.replace(SENDER, enabled=True), T0)
+    # Limited, with a maintenance window: its limiter row, its window and the
+    # mark on its deliveries are copied too.
+    limited = dataclasses.replace(SENDER, enabled=True, max_rate=10.0)
+    on = await source.handler_create(1, "Other", limited, T0)
+    window = MaintenanceWindow(0, on.i_handler, rule="daily at 01:00", duration_s=600)
+    await source.maintenance_add(on, window, T0)
     await source.subscription_add(handler.i_handler, custom.i_event_type)
     await source.subscription_add(on.i_handler, custom.i_event_type)
     for n in range(12):

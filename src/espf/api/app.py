@@ -26,6 +26,7 @@ from espf.api.docs import docs_routes
 from espf.api.event_types import event_type_endpoints
 from espf.api.events import event_endpoints
 from espf.api.handlers import handler_endpoints
+from espf.api.maintenance import maintenance_endpoints
 from espf.api.responses import JSONResponse, error_response
 from espf.api.rest_session import rest_session_routes, unknown_rest_path
 from espf.api.schedules import schedule_endpoints
@@ -89,6 +90,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
     methods = {
         **event_endpoints(ctx),
         **handler_endpoints(ctx),
+        **maintenance_endpoints(ctx),
         **subscription_endpoints(ctx),
         **event_type_endpoints(ctx),
         **user_endpoints(ctx),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from espf.api.json_input import Fields
 from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
 from espf.handler_rules import MAX_HANDLER_TIMEOUT_S
+from espf.rate_limits import MAX_BURST, MAX_IN_FLIGHT, MAX_RATE
 from espf.retry import MAX_DELAY_S
 from espf.retry_overrides import MAX_RETRY_AGE_S, MAX_RETRY_ATTEMPTS, MAX_RETRY_FACTOR
 
@@ -30,6 +31,9 @@ SETTING_FIELDS = (
     "ordered",
     "order_key",
     "tls",
+    "max_in_flight",
+    "max_rate",
+    "rate_burst",
     "enabled",
 )
 HANDLER_FIELDS = ("name", *SETTING_FIELDS)
@@ -65,6 +69,9 @@ def handler_settings(f: Fields) -> HandlerSettings:
         order_key=f.text("order_key", max_length=64),
         tls=_tls(f.nested("tls", TLS_FIELDS)),
         enabled=f.optional_flag("enabled"),
+        max_in_flight=f.integer("max_in_flight", minimum=0, maximum=MAX_IN_FLIGHT),
+        max_rate=f.number("max_rate", 0, MAX_RATE, exclusive_minimum=False),
+        rate_burst=f.integer("rate_burst", minimum=0, maximum=MAX_BURST),
     )
 
 

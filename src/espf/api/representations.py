@@ -20,6 +20,7 @@ from espf.domain import (
     Handler,
     Transition,
 )
+from espf.rate_limits import burst_of
 from espf.service import EventDetail
 
 MASK = "********"
@@ -67,6 +68,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "last_status_code": delivery.last_status,
         "last_error": delivery.last_error,
         "order_key": delivery.order_key,
+        "waiting": delivery.waiting,
         "attempt_log": [attempt_json(a) for a in delivery.attempt_log],
     }
 
@@ -111,6 +113,9 @@ def handler_json(handler: Handler) -> dict[str, Any]:
         "signing_secrets": [MASK for _ in handler.signing_secrets],
         "timeout": handler.timeout_s,
         "auto_pause_after": handler.auto_pause_after_s,
+        "max_in_flight": handler.max_in_flight or None,
+        "max_rate": handler.max_rate or None,
+        "rate_burst": burst_of(handler.max_rate, handler.rate_burst) if handler.max_rate else None,
         "ordered": handler.ordered,
         "order_key": handler.order_key,
         "retry": {

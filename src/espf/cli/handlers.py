@@ -57,6 +57,21 @@ def _handler_options(creating: bool) -> Callable[[Callable[..., Any]], Callable[
             click.option(
                 "--order-key", help="the ordering variable (default i_account/i_customer)"
             ),
+            click.option(
+                "--max-in-flight",
+                type=int,
+                help="at most N requests open at once, over every node (0: no limit)",
+            ),
+            click.option(
+                "--max-rate",
+                type=float,
+                help="at most N requests per second, over every node (0: no limit)",
+            ),
+            click.option(
+                "--rate-burst",
+                type=int,
+                help="requests the rate lets out at once (default: rate/20)",
+            ),
             click.option("--tls-verify/--no-tls-verify", default=None, help="verify certificates"),
             click.option("--tls-ca-file", help="CA bundle to verify the Application with"),
             click.option("--tls-client-cert", help="client certificate (PEM) for mutual TLS"),
@@ -119,6 +134,9 @@ def _handler_settings(**values: Any) -> HandlerSettings:
         auth_header=values.get("auth_header"),
         timeout_s=values.get("timeout"),
         enabled=False if values.get("disabled") else None,
+        max_in_flight=values.get("max_in_flight"),
+        max_rate=values.get("max_rate"),
+        rate_burst=values.get("rate_burst"),
     )
 
 

@@ -15,6 +15,7 @@ from espf.cli.database import db
 from espf.cli.event_types import type_
 from espf.cli.events import event
 from espf.cli.handlers import handler, secret
+from espf.cli.maintenance import maintenance
 from espf.cli.retention import prune
 from espf.cli.schedules import schedule
 from espf.cli.server import api, config, copy_command, dispatcher, migrate, serve
@@ -73,3 +74,4 @@ for command in (
 
 # ``user set-password`` and ``user token ...`` join the user group.
 register_user_auth_commands(user)
+handler.add_command(maintenance)

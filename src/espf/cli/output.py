@@ -8,6 +8,7 @@ import orjson
 
 from espf.clock import format_ms, ms_to_datetime
 from espf.domain import Handler
+from espf.rate_limits import burst_of
 from espf.service import EventDetail
 
 MASK = "********"
@@ -76,6 +77,7 @@ def event_detail(detail: EventDetail) -> str:
                 if delivery.next_at and not delivery.state.is_final
                 else ""
             )
+            + (f", waiting: {delivery.waiting}" if delivery.waiting else "")
         )
         for attempt in delivery.attempt_log:
             answer = (
@@ -114,6 +116,7 @@ def handler_detail(handler: Handler) -> str:
         f"  ordered:      {ordered}",
         f"  retry:        {_retry_text(handler)}",
         f"  auto-pause:   {auto_pause}",
+        f"  limits:       {_limits_text(handler)}",
         f"  tls:          verify {'off' if tls.verify is False else 'on'}"
         + (f", CA {tls.ca_file}" if tls.ca_file else "")
         + (f", client certificate {tls.client_cert}" if tls.client_cert else ""),
@@ -121,6 +124,16 @@ def handler_detail(handler: Handler) -> str:
     if handler.failing_since is not None:
         lines.append(f"  failing since {format_ms(handler.failing_since)} UTC")
     return "\n".join(lines)
+
+
+def _limits_text(handler: Handler) -> str:
+    parts = []
+    if handler.max_in_flight:
+        parts.append(f"{handler.max_in_flight} in flight")
+    if handler.max_rate:
+        burst = burst_of(handler.max_rate, handler.rate_burst)
+        parts.append(f"{handler.max_rate:g}/s (burst {burst})")
+    return ", ".join(parts) or "none"
 
 
 def _retry_text(handler: Handler) -> str:

@@ -54,6 +54,8 @@ from espf.client.models import (
     EventTypeDeleted,
     Handler,
     HandlerDeleted,
+    Maintenance,
+    MaintenanceWindow,
     Occurrence,
     ReplayResult,
     RetrySettings,
@@ -66,6 +68,7 @@ from espf.client.models import (
     Transition,
     User,
     UserDeleted,
+    WindowSpan,
 )
 from espf.client.sync import Client
 
@@ -95,6 +98,8 @@ __all__ = [
     "Forbidden",
     "Handler",
     "HandlerDeleted",
+    "Maintenance",
+    "MaintenanceWindow",
     "NotFound",
     "Occurrence",
     "RateLimited",
@@ -111,5 +116,6 @@ __all__ = [
     "Unavailable",
     "User",
     "UserDeleted",
+    "WindowSpan",
     "api_time",
 ]

@@ -29,6 +29,8 @@ from espf.client.models import (
     EventTypeDeleted,
     Handler,
     HandlerDeleted,
+    Maintenance,
+    MaintenanceWindow,
     Occurrence,
     ReplayResult,
     RetrySettings,
@@ -220,6 +222,9 @@ class AsyncClient:
         order_key: str | None = None,
         tls: TlsSettings | None = None,
         enabled: bool | None = None,
+        max_in_flight: int | None = None,
+        max_rate: float | None = None,
+        rate_burst: int | None = None,
     ) -> Handler:
         """An EventSender handler, as ``espf handler create``: ``auth`` is
         basic (default, ``login``/``password``), custom (``auth_scheme``,
@@ -228,6 +233,7 @@ class AsyncClient:
         settings = HandlerSettings(
             url, login, password, auth, auth_scheme, auth_token, auth_header, timeout,
             signing_secrets, retry, auto_pause_after, ordered, order_key, tls, enabled,
+            max_in_flight, max_rate, rate_burst,
         )  # fmt: skip
         return await self.send(calls.handler_create(name, settings))
 
@@ -250,11 +256,15 @@ class AsyncClient:
         order_key: str | None = None,
         tls: TlsSettings | None = None,
         enabled: bool | None = None,
+        max_in_flight: int | None = None,
+        max_rate: float | None = None,
+        rate_burst: int | None = None,
     ) -> Handler:
         """Absent (None) settings stay; ``retry=RetrySettings()`` is the default policy again."""
         settings = HandlerSettings(
             url, login, password, auth, auth_scheme, auth_token, auth_header, timeout,
             signing_secrets, retry, auto_pause_after, ordered, order_key, tls, enabled,
+            max_in_flight, max_rate, rate_burst,
         )  # fmt: skip
         return await self.send(calls.handler_update(name, settings))
 
@@ -281,6 +291,27 @@ class AsyncClient:
 
     async def handler_blocked_keys(self, name: str | None = None) -> tuple[BlockedKey, ...]:
         return await self.send(calls.handler_blocked_keys(name))
+
+    async def handler_maintenance_add(
+        self,
+        name: str,
+        *,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        rule: str | None = None,
+        time_zone: str | None = None,
+        duration: int | None = None,
+    ) -> MaintenanceWindow:
+        """One-off (``start``, ``end``) or recurring (``rule`` in ``time_zone``,
+        open ``duration`` seconds): nothing is sent to the handler meanwhile."""
+        window = calls.window_body(start, end, rule, time_zone, duration)
+        return await self.send(calls.handler_maintenance_add(name, window))
+
+    async def handler_maintenance_list(self, name: str) -> Maintenance:
+        return await self.send(calls.handler_maintenance("list", name))
+
+    async def handler_maintenance_remove(self, name: str, i_window: int) -> Maintenance:
+        return await self.send(calls.handler_maintenance("remove", name, i_window))
 
     async def handler_subscriptions(self, name: str) -> Subscriptions:
         return await self.send(calls.handler_subscriptions(name))

@@ -31,6 +31,8 @@ from espf.client.models import (
     EventTypeDeleted,
     Handler,
     HandlerDeleted,
+    Maintenance,
+    MaintenanceWindow,
     Occurrence,
     ReplayResult,
     RetrySettings,
@@ -236,6 +238,9 @@ class HandlerSettings:
     order_key: str | None = None
     tls: TlsSettings | None = None
     enabled: bool | None = None
+    max_in_flight: int | None = None
+    max_rate: float | None = None
+    rate_burst: int | None = None
 
     def body(self, name: str) -> dict[str, Any]:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -275,6 +280,31 @@ def handler_list() -> Call[tuple[Handler, ...]]:
 
 def handler_blocked_keys(name: str | None) -> Call[tuple[BlockedKey, ...]]:
     return _api("handler/blocked_keys", _field("blocked_keys", BlockedKey), _present(name=name))
+
+
+def handler_maintenance_add(name: str, window: dict[str, Any]) -> Call[MaintenanceWindow]:
+    return _api("handler/maintenance/add", _reader(MaintenanceWindow), {"name": name, **window})
+
+
+def handler_maintenance(verb: str, name: str, i_window: int | None = None) -> Call[Maintenance]:
+    body = _present(name=name, id=i_window)
+    return _api(f"handler/maintenance/{verb}", _reader(Maintenance), body)
+
+
+def window_body(
+    start: datetime | str | None,
+    end: datetime | str | None,
+    rule: str | None,
+    time_zone: str | None,
+    duration: int | None,
+) -> dict[str, Any]:
+    return _present(
+        start=None if start is None else api_time(start),
+        end=None if end is None else api_time(end),
+        rule=rule,
+        time_zone=time_zone,
+        duration=duration,
+    )
 
 
 def handler_subscriptions(name: str) -> Call[Subscriptions]:

@@ -55,6 +55,7 @@ class Delivery:
     last_status_code: int | None = None
     last_error: str | None = None
     order_key: str | None = None
+    waiting: str | None = None
     attempt_log: tuple[Attempt, ...] = ()
 
 
@@ -164,6 +165,9 @@ class Handler:
     signing_secrets: tuple[str, ...] = ()
     auto_pause_after: float | None = None
     order_key: str | None = None
+    max_in_flight: int | None = None
+    max_rate: float | None = None
+    rate_burst: int | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
 
@@ -213,6 +217,36 @@ class BlockedKey:
     order_key: str
     blocked_by: BlockingDelivery
     waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """One-off (``start``, ``end``) or recurring (``rule`` in ``time_zone``,
+    open ``duration`` seconds)."""
+
+    id: int
+    start: datetime | None = None
+    end: datetime | None = None
+    rule: str | None = None
+    time_zone: str | None = None
+    duration: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpan:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """A handler's windows; ``next`` is the one open now or the next to open."""
+
+    handler: str
+    in_maintenance: bool
+    reason: str | None = None
+    next: WindowSpan | None = None
+    windows: tuple[MaintenanceWindow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,9 +92,12 @@ class Dispatcher:
             store,
             self.node_id,
             self._check_health,
-            on_written=self._slot_freed.set,
+            on_written=self._outcomes_written,
             wakeups=self.wakeups,
         )
+        # An outcome of a handler with max_in_flight frees one of its slots
+        # only once written: then its queued work may be due again.
+        self._in_flight_limit_freed = False
         self._planned_wake: float = _NEVER
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -184,6 +187,14 @@ class Dispatcher:
                 continue  # there may be more due right now
             await self._sleep_until_next_due()
 
+    def _outcomes_written(self) -> None:
+        self._slot_freed.set()
+        if self._in_flight_limit_freed:
+            # Every write wakes until all are written: which batch held the
+            # limited outcome is not known here.
+            self._in_flight_limit_freed = self._recorder.unwritten > 0
+            self._wake.set()
+
     def _latency_of(self, handler: str) -> Histogram:
         # labels() looks the child up under a lock each time; handlers are few.
         child = self._latency_children.get(handler)
@@ -265,6 +276,8 @@ class Dispatcher:
             rng=self._rng,
         )
         finished = outcome.new_state is not DeliveryState.PENDING
+        if delivery.handler.max_in_flight:
+            self._in_flight_limit_freed = True
         self._recorder.add(outcome, frees_key=finished and delivery.handler.ordered)
         handler = delivery.handler.name
         self._latency_of(handler).observe(duration_ms / 1000)

@@ -21,6 +21,7 @@ from espf.errors import Conflict, NotFound
 from espf.event_request import EventRequest, parse_event_request
 from espf.service.event_types import EventTypeOperations
 from espf.service.fingerprints import request_fingerprint, validate_idempotency_key
+from espf.service.maintenance import with_waiting_reasons
 from espf.service.request_parsing import check_page_limit
 from espf.timeparse import parse_start_time
 
@@ -107,7 +108,9 @@ class EventOperations(EventTypeOperations):
         event = await self.store.event_get(i_event, i_env)
         if event is None or (created_by is not None and event.created_by != created_by):
             raise NotFound(f"event {i_event} does not exist", code="unknown_event")
-        deliveries = await self.store.delivery_list_for_event(i_event)
+        deliveries = await with_waiting_reasons(
+            self.store, await self.store.delivery_list_for_event(i_event), self.clock.now_ms()
+        )
         return EventDetail(
             event,
             deliveries,

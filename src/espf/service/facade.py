@@ -14,6 +14,7 @@ from espf.service.event_types import EventTypeOperations
 from espf.service.events import EventOperations
 from espf.service.handlers import HandlerOperations
 from espf.service.health import HealthOperations
+from espf.service.maintenance import MaintenanceOperations
 from espf.service.retention import RetentionOperations
 from espf.service.schedules import ScheduleOperations
 from espf.service.startup import StartupOperations
@@ -26,6 +27,7 @@ class Service(
     ScheduleOperations,
     DeliveryOperations,
     SubscriptionOperations,
+    MaintenanceOperations,
     HandlerOperations,
     EventTypeOperations,
     UserOperations,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from espf.errors import Unavailable
+from espf.maintenance import MaintenanceWindow, is_open, next_window
 from espf.service.core import ServiceCore
 from espf.store.sql_loader import load_migrations
 from espf.store.storage_full import StorageFull, StorageWatch
@@ -21,6 +22,8 @@ class QueueSnapshot:
     deliveries_by_state: dict[str, int]
     due_count: int
     oldest_due_at: int | None
+    # Handlers with maintenance windows: is one open now?
+    in_maintenance: dict[str, bool] = field(default_factory=dict)
 
 
 @functools.cache
@@ -62,4 +65,10 @@ class HealthOperations(ServiceCore):
         events = await self.store.event_count_by_state()
         deliveries = await self.store.delivery_count_by_state()
         count, oldest = await self.store.due_backlog(now)
-        return QueueSnapshot(now, events, deliveries, count, oldest)
+        windows: dict[str, list[MaintenanceWindow]] = {}
+        for name, window in await self.store.maintenance_list_all():
+            windows.setdefault(name, []).append(window)
+        in_maintenance = {
+            name: is_open(next_window(found, now), now) for name, found in windows.items()
+        }
+        return QueueSnapshot(now, events, deliveries, count, oldest, in_maintenance)

@@ -36,6 +36,7 @@ from espf.domain import (
     Role,
     Transition,
 )
+from espf.maintenance import MaintenanceWindow
 from espf.schedule_model import Materialized, NewSchedule, Schedule
 from espf.store.retention_plans import PruneBatch
 from espf.store.schedule_plans import Decide
@@ -270,6 +271,18 @@ class Store(Protocol):
         in flight or done."""
 
     async def blocked_keys(self, i_env: int, handler: str | None) -> list[BlockedKey]: ...
+
+    # -- maintenance windows (maintenance.py) ---------------------------------------
+    async def maintenance_add(self, handler: Handler, window: MaintenanceWindow, now: int) -> int:
+        """Add a window to the handler (validated by the caller); its id."""
+
+    async def maintenance_list(self, i_handler: int) -> list[MaintenanceWindow]: ...
+
+    async def maintenance_list_all(self) -> list[tuple[str, MaintenanceWindow]]:
+        """Every live handler's windows, with the handler's name."""
+
+    async def maintenance_remove(self, handler: Handler, i_window: int, now: int) -> bool:
+        """False if the handler has no such window."""
 
     # -- copying a whole database (espf copy, see espf/copy.py) -------------------
     async def copy_row_counts(self) -> dict[str, int]:

@@ -27,6 +27,7 @@ from espf.delivery_reasons import (
 from espf.domain import AttemptOutcome, ClaimedDelivery, Handler, HandlerHealth, NewEvent
 from espf.handler_rules import split_by_health
 from espf.store import rows as to
+from espf.store.limit_plans import claim_limited
 from espf.store.params import (
     interrupted_attempts,
     interrupted_transitions,
@@ -105,15 +106,23 @@ def fan_out(event_ids: list[int], now: int) -> Plan[None]:
     yield from refresh_events(touched)
 
 
-def dispatch_due(node_id: str, now: int, limit: int) -> Plan[list[ClaimedDelivery]]:
-    """Fan out the events that came due, then claim due deliveries for ``node_id``."""
+def dispatch_due(
+    node_id: str, now: int, limit: int, with_limits: bool = True
+) -> Plan[list[ClaimedDelivery]]:
+    """Fan out the events that came due, then claim due deliveries for
+    ``node_id``; ``with_limits`` False skips limited handlers (none has limits)."""
     due = yield rows("event_take_due", {"now": now, "limit": limit})
     if due:
         yield from fan_out([r[0] for r in due], now)
-    claimed = yield rows("delivery_claim_due", {"node_id": node_id, "now": now, "limit": limit})
-    if not claimed:
+    # Limited handlers first: their share is bounded by their limits, and a
+    # backlog of unlimited work must not starve them.
+    ids = (yield from claim_limited(node_id, now, limit)) if with_limits else []
+    if len(ids) < limit:
+        params = {"node_id": node_id, "now": now, "limit": limit - len(ids)}
+        ids += [r[0] for r in (yield rows("delivery_claim_due", params))]
+    if not ids:
         return []
-    detail = yield rows("delivery_claimed_detail", {"ids": [r[0] for r in claimed]})
+    detail = yield rows("delivery_claimed_detail", {"ids": ids})
     deliveries = to.claimed_deliveries([tuple(r) for r in detail])
     yield run("event_mark_in_flight", {"ids": sorted({d.i_event for d in deliveries})})
     return deliveries

@@ -210,6 +210,7 @@ class PostgresStore(SqlStore):
 
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
         lost_claims = list(self._lost_claims)
+        with_limits = self._limiters_seen
 
         def dispatch() -> Plan[list[ClaimedDelivery]]:
             for lost_node_id, claimed_at in lost_claims:
@@ -217,7 +218,7 @@ class PostgresStore(SqlStore):
                     "delivery_release_lost_claim",
                     {"node_id": lost_node_id, "claimed_at": claimed_at, "now": now},
                 )
-            return (yield from dispatch_due_plan(node_id, now, limit))
+            return (yield from dispatch_due_plan(node_id, now, limit, with_limits))
 
         try:
             claimed = await self._write(dispatch)

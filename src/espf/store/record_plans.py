@@ -22,6 +22,7 @@ from espf.standard_types import FIRST_CUSTOM_ID
 from espf.store import rows as to
 from espf.store.delivery_rules import hold_or_release
 from espf.store.handler_columns import handler_params
+from espf.store.limit_plans import sync_limiter
 from espf.store.params import idempotency_key_params, idempotent_repeat
 from espf.store.plan import Plan, lock, row, rows, run
 
@@ -78,13 +79,16 @@ def event_deliveries(i_event: int) -> Plan[tuple[list[Any], list[Any]]]:
 def create_handler(i_env: int, name: str, settings: HandlerSettings, now: int) -> Plan[Handler]:
     params = handler_params(settings) | {"i_env": i_env, "name": name, "now": now}
     yield row("handler_insert", params)
-    return to.handler((yield row("handler_get", params)))
+    created = to.handler((yield row("handler_get", params)))
+    yield from sync_limiter(created, now)
+    return created
 
 
 def update_handler(handler: Handler, now: int) -> Plan[Handler]:
     params = handler_params(settings_of(handler)) | {"i_handler": handler.i_handler, "now": now}
     yield run("handler_update", params)
     yield from hold_or_release(handler)
+    yield from sync_limiter(handler, now)
     return to.handler((yield row("handler_get", {"i_env": handler.i_env, "name": handler.name})))
 
 

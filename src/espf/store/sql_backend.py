@@ -31,6 +31,13 @@ def conflict(failure: IntegrityFailure, message: str) -> Conflict:
 class SqlBackend(ABC):
     backend: str
     _inserter: BatchInserter
+    # Whether any handler had delivery limits when last looked: while none
+    # has, a claim skips the limiter query, so unlimited delivery pays
+    # nothing for limits. Refreshed by every next_due_at (the dispatcher asks
+    # before each sleep, so a limiter created by another process is seen
+    # at its next sleep, and a due limited delivery never makes it spin) and
+    # set by a limited handler written here.
+    _limiters_seen: bool = True
 
     # -- what a backend supplies ---------------------------------------------------
     @abstractmethod

@@ -19,6 +19,7 @@ from espf.domain import (
     ProvisioningStatus,
     Role,
 )
+from espf.rate_limits import is_limited
 from espf.standard_types import BUILTIN_EVENT_TYPES
 from espf.store import record_plans as records
 from espf.store import rows
@@ -119,13 +120,17 @@ class RecordOperations(SqlBackend):
         self, i_env: int, name: str, settings: HandlerSettings, now: int
     ) -> Handler:
         try:
-            return await self._write(records.create_handler, i_env, name, settings, now)
+            created = await self._write(records.create_handler, i_env, name, settings, now)
         except IntegrityFailure as failure:
             message = f"handler {name!r} already exists in environment {i_env}"
             raise conflict(failure, message) from None
+        self._limiters_seen |= is_limited(created)
+        return created
 
     async def handler_update(self, handler: Handler, now: int) -> Handler:
-        return await self._write(records.update_handler, handler, now)
+        updated = await self._write(records.update_handler, handler, now)
+        self._limiters_seen |= is_limited(updated)
+        return updated
 
     async def handler_get(self, i_env: int, name: str) -> Handler | None:
         row = await self._fetchone("handler_get", {"i_env": i_env, "name": name})

@@ -10,6 +10,7 @@ copying, and waking other processes (``announce_due``).
 from __future__ import annotations
 
 from espf.store.sql_deliveries import DeliveryOperations
+from espf.store.sql_limits import LimitOperations
 from espf.store.sql_records import RecordOperations
 from espf.store.sql_retention import RetentionOperations
 from espf.store.sql_schedules import ScheduleOperations
@@ -22,5 +23,6 @@ class SqlStore(
     SessionOperations,
     ScheduleOperations,
     RetentionOperations,
+    LimitOperations,
 ):
     """The operations of both halves; a backend adds the hooks."""

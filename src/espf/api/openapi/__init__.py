@@ -19,6 +19,7 @@ from espf.api.openapi import (
     event_types,
     events,
     handlers,
+    maintenance,
     operations,
     schedules,
     tokens,
@@ -64,6 +65,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             **events.PATHS,
             **handlers.PATHS,
+            **maintenance.PATHS,
             **event_types.PATHS,
             **users.PATHS,
             **tokens.PATHS,

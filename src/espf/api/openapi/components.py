@@ -83,6 +83,12 @@ def _schemas() -> dict[str, Schema]:
                 "last_status_code": nullable(integer(minimum=0)),
                 "last_error": nullable(string()),
                 "order_key": nullable(string("Ordered handlers: the key it is ordered by")),
+                "waiting": nullable(
+                    string(
+                        "Why a pending delivery is not sent now, e.g. 'maintenance until 03:00 "
+                        "Europe/Prague'"
+                    )
+                ),
                 "attempt_log": array(ref("Attempt")),
             },
             "One event for one handler",
@@ -124,6 +130,9 @@ def _schemas() -> dict[str, Schema]:
                 "signing_secrets": array(enum([MASK]), "One mask per secret"),
                 "timeout": number("Seconds to wait for an answer", 0, 1e9),
                 "auto_pause_after": nullable(number("Seconds of failure before a pause", 0, 1e12)),
+                "max_in_flight": nullable(integer("Requests open at once, over every node")),
+                "max_rate": nullable(number("Requests per second, over every node", 0, 1e12)),
+                "rate_burst": nullable(integer("Requests the rate limit lets out at once")),
                 "ordered": boolean(),
                 "order_key": nullable(string()),
                 "retry": answer(

@@ -29,6 +29,7 @@ from espf.api.openapi.kit import (
 from espf.domain import AuthMethod
 from espf.handler_rules import MAX_HANDLER_TIMEOUT_S
 from espf.names import MAX_NAME_LENGTH as MAX_TYPE_LENGTH
+from espf.rate_limits import MAX_BURST, MAX_IN_FLIGHT, MAX_RATE
 from espf.retry import MAX_DELAY_S
 from espf.retry_overrides import MAX_RETRY_AGE_S, MAX_RETRY_ATTEMPTS, MAX_RETRY_FACTOR
 
@@ -80,6 +81,22 @@ def _settings(creating: bool) -> dict[str, Schema]:
             ),
         ),
         "auto_pause_after": number("Pause after failing this many seconds", 0, MAX_AUTO_PAUSE_S),
+        "max_in_flight": integer(
+            "At most this many requests open at once, over every node; 0 removes the limit",
+            0,
+            MAX_IN_FLIGHT,
+        ),
+        "max_rate": number(
+            "At most this many requests per second, over every node; 0 removes the limit",
+            0,
+            MAX_RATE,
+            inclusive_minimum=True,
+        ),
+        "rate_burst": integer(
+            "Requests the rate limit lets out at once (default: max_rate / 20, at least 1)",
+            0,
+            MAX_BURST,
+        ),
         "ordered": boolean("Send deliveries sharing a key one at a time, in i_event order"),
         "order_key": string("The ordering variable (default i_account, else i_customer)", 64),
         "tls": obj(

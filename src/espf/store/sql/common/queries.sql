@@ -217,6 +217,8 @@ UNION ALL SELECT 'api_users', count(*) FROM api_users
 UNION ALL SELECT 'api_tokens', count(*) FROM api_tokens
 UNION ALL SELECT 'event_types', count(*) FROM event_types
 UNION ALL SELECT 'handlers', count(*) FROM handlers
+UNION ALL SELECT 'handler_limits', count(*) FROM handler_limits
+UNION ALL SELECT 'maintenance_windows', count(*) FROM maintenance_windows
 UNION ALL SELECT 'subscriptions', count(*) FROM subscriptions
 UNION ALL SELECT 'events', count(*) FROM events
 UNION ALL SELECT 'deliveries', count(*) FROM deliveries
@@ -254,6 +256,24 @@ FROM handlers WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
 INSERT INTO handlers ({handler_columns}, created_at, updated_at, deleted_at)
 VALUES ({handler_copy_values}, :created_at, :updated_at, :deleted_at);
 
+-- name: copy_read_handler_limits
+SELECT i_handler, tokens, refilled_at, ready_at, window_from, window_until
+FROM handler_limits WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
+
+-- name: copy_write_handler_limits
+INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at, window_from, window_until)
+VALUES (:i_handler, :tokens, :refilled_at, :ready_at, :window_from, :window_until);
+
+-- name: copy_read_maintenance_windows
+SELECT i_window, i_handler, starts_at, ends_at, rule, time_zone, duration_s, created_at
+FROM maintenance_windows WHERE i_window > :after ORDER BY i_window LIMIT :limit;
+
+-- name: copy_write_maintenance_windows
+INSERT INTO maintenance_windows (i_window, i_handler, starts_at, ends_at, rule, time_zone,
+                                 duration_s, created_at)
+VALUES (:i_window, :i_handler, :starts_at, :ends_at, :rule, :time_zone, :duration_s,
+        :created_at);
+
 -- name: copy_read_subscriptions
 -- Paged by handler: a page holds every subscription of up to :limit handlers.
 SELECT i_handler, i_event_type FROM subscriptions
@@ -279,16 +299,18 @@ VALUES (:i_event, :i_env, :i_event_type, :variables, :start_at, :created_at, :st
 -- name: copy_read_deliveries
 SELECT i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by, claimed_at,
        finished_at, last_status, last_error, coalesce_key, order_key, created_at,
-       budget_from_attempt, budget_from_at
+       budget_from_attempt, budget_from_at, limited
 FROM deliveries WHERE i_delivery > :after ORDER BY i_delivery LIMIT :limit;
 
 -- name: copy_write_deliveries
 INSERT INTO deliveries (i_delivery, i_event, i_handler, state, attempts, next_at, claimed_by,
     claimed_at, finished_at, last_status, last_error, coalesce_key, order_key, created_at,
-    budget_from_attempt, budget_from_at)
+    budget_from_attempt, budget_from_at, limited)
 VALUES (:i_delivery, :i_event, :i_handler, :state, :attempts, :next_at, :claimed_by,
         :claimed_at, :finished_at, :last_status, :last_error, :coalesce_key, :order_key,
-        :created_at, :budget_from_attempt, :budget_from_at);
+        :created_at, :budget_from_attempt, :budget_from_at,
+        -- SQLite's 0/1 and PostgreSQL's booleans alike
+        CAST(:limited AS integer) <> 0);
 
 -- name: copy_read_attempts
 SELECT i_attempt, i_delivery, attempt_no, started_at, duration_ms, status_code, error, outcome
@@ -710,3 +732,45 @@ INSERT INTO account_expunges (i_env, account_kind, account, expunged_at, events,
                               expunged_by)
 VALUES (:i_env, :kind, :account, :now, :events, :status_reports, :by)
 RETURNING i_expunge;
+-- Delivery limits (rate_limits.py). A limited handler has a limiter row with
+-- its token bucket; its deliveries are marked limited, so that the claim of
+-- everyone else's work never reads past them.
+-- name: limiter_insert
+INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at)
+VALUES (:i_handler, :tokens, :now, 0)
+ON CONFLICT (i_handler) DO NOTHING;
+
+-- name: limiter_delete
+DELETE FROM handler_limits WHERE i_handler = :i_handler;
+
+-- name: limiter_update
+UPDATE handler_limits SET tokens = :tokens, refilled_at = :refilled_at, ready_at = :ready_at,
+    window_from = :window_from, window_until = :window_until
+WHERE i_handler = :i_handler;
+
+-- After a handler's limits or windows change: look again at once.
+-- name: limiter_set_window
+UPDATE handler_limits SET window_from = :window_from, window_until = :window_until, ready_at = 0
+WHERE i_handler = :i_handler;
+
+-- name: maintenance_insert
+INSERT INTO maintenance_windows (i_handler, starts_at, ends_at, rule, time_zone, duration_s,
+                                 created_at)
+VALUES (:i_handler, :starts_at, :ends_at, :rule, :time_zone, :duration_s, :now)
+RETURNING i_window;
+
+-- name: maintenance_list_for_handler
+SELECT i_window, i_handler, starts_at, ends_at, rule, time_zone, duration_s
+FROM maintenance_windows WHERE i_handler = :i_handler ORDER BY i_window;
+
+-- name: maintenance_list_all
+SELECT h.name, w.i_window, w.i_handler, w.starts_at, w.ends_at, w.rule, w.time_zone, w.duration_s
+FROM maintenance_windows w JOIN handlers h ON h.i_handler = w.i_handler
+WHERE h.deleted_at IS NULL
+ORDER BY w.i_handler, w.i_window;
+
+-- name: maintenance_delete
+DELETE FROM maintenance_windows WHERE i_window = :i_window AND i_handler = :i_handler;
+
+-- name: delivery_mark_limited
+UPDATE deliveries SET limited = :limited WHERE i_handler = :i_handler AND limited <> :limited;

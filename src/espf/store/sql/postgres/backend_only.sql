@@ -47,7 +47,11 @@ FROM attempts
 UNION ALL
 SELECT setval(pg_get_serial_sequence('api_tokens', 'i_api_token'),
               coalesce(max(i_api_token), 0) + 1, false)
-FROM api_tokens;
+FROM api_tokens
+UNION ALL
+SELECT setval(pg_get_serial_sequence('maintenance_windows', 'i_window'),
+              coalesce(max(i_window), 0) + 1, false)
+FROM maintenance_windows;
 
 -- Custom event type ids and environment ids left out are max + 1. Two
 -- processes computing max + 1 at once would both pick the same id: this

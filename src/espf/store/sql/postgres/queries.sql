@@ -95,9 +95,10 @@ RETURNING e.i_event;
 -- its key: the handler's variable, or by default i_account, else i_customer.
 -- name: delivery_fan_out
 INSERT INTO deliveries (i_event, i_handler, state, attempts, next_at, created_at,
-                        budget_from_at, coalesce_key, order_key)
+                        budget_from_at, coalesce_key, limited, order_key)
 SELECT e.i_event, h.i_handler, CASE WHEN h.paused THEN 'held' ELSE 'pending' END, 0,
        e.start_at, :now, :now, e.coalesce_key,
+       EXISTS (SELECT 1 FROM handler_limits l WHERE l.i_handler = h.i_handler),
        CASE WHEN h.ordered THEN coalesce(
            CASE WHEN h.order_key IS NOT NULL THEN
                h.order_key || '=' || (e.variables::jsonb ->> h.order_key) END,
@@ -121,7 +122,34 @@ RETURNING i_delivery, i_event, i_handler, state, coalesce_key, order_key;
 -- PostgreSQL re-reads it after the lock.
 -- name: delivery_claim_due
 WITH due AS MATERIALIZED (
-    SELECT i_delivery FROM deliveries WHERE state = 'pending' AND next_at <= :now
+    SELECT i_delivery FROM deliveries WHERE state = 'pending' AND limited = FALSE
+      AND next_at <= :now
+    ORDER BY next_at LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d SET state = 'in_flight', claimed_by = :node_id, claimed_at = :now
+FROM due WHERE d.i_delivery = due.i_delivery
+RETURNING d.i_delivery;
+
+-- Limited handlers with due work whose bucket is ready: the bucket, the
+-- requests open on every node, the maintenance window, the handler. The limiter row stays locked
+-- until the claim commits, so that nodes take a shared budget in turns; a
+-- node finding it locked leaves that handler to the node holding it.
+-- name: limiter_ready
+SELECT l.tokens, l.refilled_at,
+       (SELECT count(*) FROM deliveries f WHERE f.i_handler = l.i_handler AND f.state = 'in_flight'),
+       l.window_from, l.window_until, {handler_columns:h}
+FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
+WHERE l.ready_at <= :now
+  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.i_handler = l.i_handler
+                AND d.state = 'pending' AND d.limited = TRUE AND d.next_at <= :now)
+ORDER BY l.i_handler
+FOR UPDATE OF l SKIP LOCKED;
+
+-- name: delivery_claim_due_limited
+WITH due AS MATERIALIZED (
+    SELECT i_delivery FROM deliveries
+    WHERE i_handler = :i_handler AND state = 'pending' AND limited = TRUE AND next_at <= :now
     ORDER BY next_at LIMIT :limit
     FOR UPDATE SKIP LOCKED
 )
@@ -147,9 +175,24 @@ WHERE i_event {in_ids}
   AND state NOT IN ('scheduled', 'unrouted');
 
 -- least() ignores NULLs: either side may have nothing waiting.
+-- A limited handler's work is due when its bucket is ready too; one with
+-- every allowed request open waits for an outcome, which wakes its node.
+-- The second column says whether any handler has limits (see
+-- SqlBackend._limiters_seen).
 -- name: next_due_at
 SELECT least((SELECT min(start_at) FROM events WHERE state = 'scheduled'),
-             (SELECT min(next_at) FROM deliveries WHERE state = 'pending'));
+             (SELECT min(next_at) FROM deliveries WHERE state = 'pending' AND limited = FALSE),
+             (SELECT min(greatest(x.ready_at, x.due)) FROM (
+                  SELECT l.ready_at, (SELECT min(d.next_at) FROM deliveries d
+                                      WHERE d.i_handler = l.i_handler AND d.state = 'pending'
+                                        AND d.limited = TRUE) AS due
+                  FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
+                  WHERE coalesce(h.max_in_flight, 0) = 0
+                     OR (SELECT count(*) FROM deliveries f
+                         WHERE f.i_handler = l.i_handler AND f.state = 'in_flight')
+                        < h.max_in_flight) x
+              WHERE x.due IS NOT NULL)),
+       EXISTS (SELECT 1 FROM handler_limits);
 
 -- A retry for a handler paused or disabled meanwhile is held, not pending.
 -- The claimed_by guard ignores an outcome for a delivery another node has

@@ -79,9 +79,10 @@ RETURNING i_event;
 -- its key: the handler's variable, or by default i_account, else i_customer.
 -- name: delivery_fan_out
 INSERT INTO deliveries (i_event, i_handler, state, attempts, next_at, created_at,
-                        budget_from_at, coalesce_key, order_key)
+                        budget_from_at, coalesce_key, limited, order_key)
 SELECT e.i_event, h.i_handler, CASE WHEN h.paused THEN 'held' ELSE 'pending' END, 0,
        e.start_at, :now, :now, e.coalesce_key,
+       EXISTS (SELECT 1 FROM handler_limits l WHERE l.i_handler = h.i_handler),
        CASE WHEN h.ordered THEN coalesce(
            CASE WHEN h.order_key IS NOT NULL THEN
                h.order_key || '=' || json_extract(e.variables, '$."' || h.order_key || '"') END,
@@ -98,7 +99,28 @@ RETURNING i_delivery, i_event, i_handler, state, coalesce_key, order_key;
 
 -- name: delivery_claim_due
 UPDATE deliveries SET state = 'in_flight', claimed_by = :node_id, claimed_at = :now
-WHERE i_delivery IN (SELECT i_delivery FROM deliveries WHERE state = 'pending' AND next_at <= :now
+WHERE i_delivery IN (SELECT i_delivery FROM deliveries
+                     WHERE state = 'pending' AND limited = FALSE AND next_at <= :now
+                     ORDER BY next_at LIMIT :limit)
+RETURNING i_delivery;
+
+-- Limited handlers with due work whose bucket is ready: the bucket, the
+-- requests open on every node, the maintenance window, the handler.
+-- name: limiter_ready
+SELECT l.tokens, l.refilled_at,
+       (SELECT count(*) FROM deliveries f WHERE f.i_handler = l.i_handler AND f.state = 'in_flight'),
+       l.window_from, l.window_until, {handler_columns:h}
+FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
+WHERE l.ready_at <= :now
+  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.i_handler = l.i_handler
+                AND d.state = 'pending' AND d.limited = TRUE AND d.next_at <= :now)
+ORDER BY l.i_handler;
+
+-- name: delivery_claim_due_limited
+UPDATE deliveries SET state = 'in_flight', claimed_by = :node_id, claimed_at = :now
+WHERE i_delivery IN (SELECT i_delivery FROM deliveries
+                     WHERE i_handler = :i_handler AND state = 'pending' AND limited = TRUE
+                       AND next_at <= :now
                      ORDER BY next_at LIMIT :limit)
 RETURNING i_delivery;
 
@@ -119,11 +141,23 @@ UPDATE events SET state = (
 WHERE i_event {in_ids}
   AND state NOT IN ('scheduled', 'unrouted');
 
+-- A limited handler's work is due when its bucket is ready too; one with
+-- every allowed request open waits for an outcome, which wakes its node.
+-- The second column says whether any handler has limits (see
+-- SqlBackend._limiters_seen).
 -- name: next_due_at
-SELECT min(due) FROM (
+SELECT min(due), EXISTS (SELECT 1 FROM handler_limits) FROM (
     SELECT min(start_at) AS due FROM events WHERE state = 'scheduled'
     UNION ALL
-    SELECT min(next_at) FROM deliveries WHERE state = 'pending'
+    SELECT min(next_at) FROM deliveries WHERE state = 'pending' AND limited = FALSE
+    UNION ALL
+    SELECT max(l.ready_at, (SELECT min(d.next_at) FROM deliveries d
+                            WHERE d.i_handler = l.i_handler AND d.state = 'pending'
+                              AND d.limited = TRUE))
+    FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
+    WHERE coalesce(h.max_in_flight, 0) = 0
+       OR (SELECT count(*) FROM deliveries f
+           WHERE f.i_handler = l.i_handler AND f.state = 'in_flight') < h.max_in_flight
 );
 
 -- A retry for a handler paused or disabled meanwhile is held, not pending.

@@ -1,0 +1,120 @@
+"""Claiming the work of handlers with delivery limits (rate_limits.py) or
+maintenance windows (maintenance.py), as plans run inside the claim's
+transaction on every backend.
+
+Such a handler is claimed through its limiter row: the row holds the token
+bucket and the maintenance window open now or next, and the requests open
+are counted from the deliveries in flight on every node, so that the limits
+hold over all dispatchers and a dead node's requests stop counting as soon
+as they are rescued. Handlers with neither have no row and never reach this
+code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from espf.domain import Handler
+from espf.maintenance import MaintenanceWindow, OpenWindow, is_open, next_window
+from espf.rate_limits import Bucket, full_bucket, is_limited, may_send, refill, spend
+from espf.store import rows as to
+from espf.store.plan import Plan, row, rows, run
+
+_HANDLER_AT = 5  # where the handler's columns start in a limiter_ready row
+
+
+def window_of(found: Sequence[Any]) -> MaintenanceWindow:
+    return MaintenanceWindow(*found)
+
+
+def windows_of(i_handler: int) -> Plan[list[MaintenanceWindow]]:
+    found = yield rows("maintenance_list_for_handler", {"i_handler": i_handler})
+    return [window_of(r) for r in found]
+
+
+def claim_limited(node_id: str, now: int, limit: int) -> Plan[list[int]]:
+    """Claim up to ``limit`` due deliveries of limited handlers, as many of
+    each as its limits and windows allow now; answer their ids."""
+    if limit <= 0:
+        return []
+    claimed: list[int] = []
+    for found in (yield rows("limiter_ready", {"now": now})):
+        wanted = limit - len(claimed)
+        if wanted <= 0:
+            break
+        handler = to.handler(found, _HANDLER_AT)
+        window = None if found[4] is None else OpenWindow(int(found[3]), int(found[4]))
+        if window is not None and now >= window.closes_at:
+            window = next_window((yield from windows_of(handler.i_handler)), now)
+        bucket = refill(handler, Bucket(float(found[0]), int(found[1])), now)
+        got: list[int] = []
+        if is_open(window, now):
+            assert window is not None
+            ready_at = window.closes_at  # nothing goes out until it ends
+        else:
+            allowed = may_send(handler, bucket, int(found[2]), wanted)
+            if allowed:
+                params = {"i_handler": handler.i_handler, "node_id": node_id, "now": now}
+                params["limit"] = allowed
+                got = [r[0] for r in (yield rows("delivery_claim_due_limited", params))]
+            bucket, ready_at = spend(handler, bucket, len(got))
+        yield run(
+            "limiter_update",
+            {
+                "i_handler": handler.i_handler,
+                "tokens": bucket.tokens,
+                "refilled_at": bucket.refilled_at,
+                "ready_at": ready_at,
+                "window_from": window.opens_at if window else None,
+                "window_until": window.closes_at if window else None,
+            },
+        )
+        claimed += got
+    return claimed
+
+
+def sync_limiter(handler: Handler, now: int) -> Plan[None]:
+    """After a handler is created or changed, or its windows are: give it a
+    limiter row (a full bucket, its next window) if it has limits or
+    windows, else none, and mark its deliveries to match."""
+    key = {"i_handler": handler.i_handler}
+    windows = yield from windows_of(handler.i_handler)
+    limited = is_limited(handler) or bool(windows)
+    if limited:
+        yield run("limiter_insert", key | {"tokens": full_bucket(handler, now).tokens, "now": now})
+        window = next_window(windows, now)
+        yield run(
+            "limiter_set_window",
+            key
+            | {
+                "window_from": window.opens_at if window else None,
+                "window_until": window.closes_at if window else None,
+            },
+        )
+    else:
+        yield run("limiter_delete", key)
+    yield run("delivery_mark_limited", key | {"limited": limited})
+
+
+def add_window(handler: Handler, window: MaintenanceWindow, now: int) -> Plan[int]:
+    params = {
+        "i_handler": handler.i_handler,
+        "starts_at": window.starts_at,
+        "ends_at": window.ends_at,
+        "rule": window.rule,
+        "time_zone": window.time_zone,
+        "duration_s": window.duration_s,
+        "now": now,
+    }
+    i_window = int((yield row("maintenance_insert", params))[0])
+    yield from sync_limiter(handler, now)
+    return i_window
+
+
+def remove_window(handler: Handler, i_window: int, now: int) -> Plan[bool]:
+    key = {"i_handler": handler.i_handler, "i_window": i_window}
+    removed = yield run("maintenance_delete", key)
+    if removed:
+        yield from sync_limiter(handler, now)
+    return bool(removed)
