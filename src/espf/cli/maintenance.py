@@ -48,7 +48,12 @@ def maintenance_add(
     time_zone: str | None,
     duration: int | None,
 ) -> None:
-    """Add a one-off (--start, --end) or recurring (--rule, --zone, --duration) window."""
+    """Add a one-off (--start, --end) or recurring (--rule, --zone, --duration) window.
+
+    \b
+    Example: espf handler maintenance add 1 EventSender \\
+        --rule 'weekly on tuesday at 02:00' --zone Europe/Prague --duration 7200
+    """
     window = MaintenanceWindow(
         0, 0, _instant("--start", start), _instant("--end", end), rule, time_zone, duration
     )
@@ -61,7 +66,10 @@ def maintenance_add(
 @click.argument("name")
 @click.pass_context
 def maintenance_list(ctx: click.Context, i_env: int, name: str) -> None:
-    """The handler's windows, and the one open now or next."""
+    """List the handler's windows, and the one open now or next.
+
+    Example: espf handler maintenance list 1 EventSender
+    """
     state = with_service(ctx, lambda s: s.maintenance_list(i_env, name))
     if state.reason:
         click.echo(f"Handler {name}: {state.reason}")
@@ -94,6 +102,9 @@ def maintenance_list(ctx: click.Context, i_env: int, name: str) -> None:
 @click.argument("i_window", type=int)
 @click.pass_context
 def maintenance_remove(ctx: click.Context, i_env: int, name: str, i_window: int) -> None:
-    """Remove a window; what it held back goes out at once."""
+    """Remove a window; what it held back goes out at once.
+
+    Example: espf handler maintenance remove 1 EventSender 1
+    """
     with_service(ctx, lambda s: s.maintenance_remove(i_env, name, i_window))
     click.echo(f"Removed maintenance window {i_window} of handler {name}")
