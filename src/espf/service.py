@@ -49,6 +49,7 @@ from espf.handler_rules import (
 )
 from espf.names import VARIABLE_NAME, normalize_custom_type_name, normalize_event_type_name
 from espf.passwords import CredentialCache, generate_password, hash_password, verify_password
+from espf.service_console import ConsoleOperations
 from espf.store import Store
 from espf.store.params import settings_of
 from espf.timeparse import parse_start_time
@@ -95,6 +96,7 @@ class Service:
         # Called with the start time of each new event, so that an in-process
         # dispatcher can wake up early instead of waiting for its next poll.
         self.event_listeners: list[Callable[[int], None]] = []
+        self.console = ConsoleOperations(self)  # the operator console's extra reads
 
     # -- start-up -----------------------------------------------------------------
     async def prepare_database(self) -> list[int]:

@@ -32,6 +32,7 @@ from espf.errors import BadRequest, EspfError, NotFound, Unavailable
 from espf.metrics import Metrics
 from espf.service import Service
 from espf.store.sql_loader import load_migrations
+from espf.web.console import console_routes
 
 log = logging.getLogger("espf.api")
 
@@ -101,6 +102,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
         Route("/healthz", guarded("healthz", healthz), methods=["GET"]),
         Route("/readyz", guarded("readyz", readyz), methods=["GET"]),
         Route("/metrics", guarded("metrics", metrics_page), methods=["GET"]),
+        *console_routes(ctx),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -19,6 +19,11 @@ class Authenticator:
     async def user(self, request: Request) -> ApiUser:
         # Asking without credentials is not guessing: only wrong ones count.
         login, password = basic_credentials(request)
+        return await self.sign_in(request, login, password)
+
+    async def sign_in(self, request: Request, login: str, password: str) -> ApiUser:
+        """Check a login and password under the failed-login throttle (the
+        console's sign-in form shares it with HTTP Basic)."""
         address = request.client.host if request.client else "unknown"
         self._throttle.check(address)
         try:

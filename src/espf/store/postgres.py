@@ -44,7 +44,7 @@ from espf.domain import (
 )
 from espf.errors import Conflict, NotFound, Unavailable
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
-from espf.store import rows
+from espf.store import console_reads, rows
 from espf.store.batch_insert import BatchInserter
 from espf.store.params import (
     HELD_REASON,
@@ -744,6 +744,43 @@ class PostgresStore:
     async def copy_finish(self) -> None:
         reset = PG_ONLY["identity_sequences_reset"]
         await self._db.run(lambda conn: fetch(conn, reset, {}))
+
+    # -- the operator console (espf/web), see console_reads.py ------------------------
+    async def console_event_list(
+        self,
+        event_filter: EventFilter,
+        handler: str | None,
+        start_from: int | None,
+        start_to: int | None,
+    ) -> list[Event]:
+        return await console_reads.event_list(
+            self._fetchall, event_filter, handler, start_from, start_to
+        )
+
+    async def console_event_counts(self, i_env: int, created_by: int | None) -> dict[str, int]:
+        return await console_reads.event_counts(self._fetchall, i_env, created_by)
+
+    async def console_due_soon(
+        self, i_env: int, created_by: int | None, now: int
+    ) -> tuple[int, int]:
+        return await console_reads.due_soon(self._fetchall, i_env, created_by, now)
+
+    async def console_attempt_buckets(
+        self, i_env: int, since: int, until: int, bucket_ms: int
+    ) -> list[tuple[int, str, int]]:
+        return await console_reads.attempt_buckets(self._fetchall, i_env, since, until, bucket_ms)
+
+    async def console_lateness(self, i_env: int, since: int, limit: int) -> list[int]:
+        return await console_reads.lateness(self._fetchall, i_env, since, limit)
+
+    async def console_handler_stats(self, i_env: int) -> dict[int, tuple[int, int | None]]:
+        return await console_reads.handler_stats(self._fetchall, i_env)
+
+    async def server_key(self, purpose: str, secret: str, now: int) -> str:
+        params = {"purpose": purpose, "secret": secret, "now": now}
+        await self._run("server_key_insert", params)
+        row = await self._fetchone("server_key_get", {"purpose": purpose})
+        return str(row[0])
 
 
 _EVENT_COLUMNS = (

@@ -710,3 +710,72 @@ ORDER BY account_kind, account, service_group;
 -- name: copy_write_account_statuses
 INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
 VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change);
+
+-- == The operator console (espf/web) ==========================================
+
+-- event_list with the console's two extra narrowings: a subscribed handler
+-- (one of the event's deliveries) and a start_time range.
+-- name: console_event_list
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
+FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
+WHERE (:i_env IS NULL OR e.i_env = :i_env)
+  AND (:event_type IS NULL OR t.name = :event_type)
+  AND (:state IS NULL OR e.state = :state)
+  AND (:before IS NULL OR e.i_event < :before)
+  AND (:var_name IS NULL OR CAST(json_extract(e.variables, '$."' || :var_name || '"') AS TEXT) = :var_value)
+  AND (:created_from IS NULL OR e.created_at >= :created_from)
+  AND (:created_to IS NULL OR e.created_at < :created_to)
+  AND (:created_by IS NULL OR e.created_by = :created_by)
+  AND (:start_from IS NULL OR e.start_at >= :start_from)
+  AND (:start_to IS NULL OR e.start_at < :start_to)
+  AND (:handler IS NULL OR EXISTS (
+        SELECT 1 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
+        WHERE d.i_event = e.i_event AND h.name = :handler AND h.i_env = e.i_env))
+ORDER BY e.i_event DESC LIMIT :limit;
+
+-- name: console_event_counts
+SELECT state, count(*) FROM events
+WHERE i_env = :i_env AND (:created_by IS NULL OR created_by = :created_by)
+GROUP BY state;
+
+-- Scheduled events becoming due within the next hour and the next day.
+-- name: console_due_soon
+SELECT coalesce(sum(start_at < :hour_end), 0), count(*) FROM events
+WHERE state = 'scheduled' AND start_at >= :now AND start_at < :day_end
+  AND i_env = :i_env AND (:created_by IS NULL OR created_by = :created_by);
+
+-- Attempts per bucket and outcome; reads the attempts_by_time index, only
+-- the buckets asked for (the console caches finished ones).
+-- name: console_attempt_buckets
+SELECT (a.started_at / :bucket_ms) * :bucket_ms AS bucket, a.outcome, count(*)
+FROM attempts a
+JOIN deliveries d ON d.i_delivery = a.i_delivery
+JOIN handlers h ON h.i_handler = d.i_handler
+WHERE a.started_at >= :since AND a.started_at < :until AND h.i_env = :i_env
+GROUP BY bucket, a.outcome;
+
+-- Delivery time minus start_time of the latest deliveries finished since :since.
+-- name: console_lateness
+SELECT d.finished_at - e.start_at
+FROM deliveries d
+JOIN events e ON e.i_event = d.i_event
+WHERE d.finished_at >= :since AND d.state = 'delivered' AND e.i_env = :i_env
+ORDER BY d.finished_at DESC LIMIT :limit;
+
+-- Per handler: deliveries waiting (backlog) and the last successful one.
+-- name: console_handler_stats
+SELECT h.i_handler,
+       (SELECT count(*) FROM deliveries d
+        WHERE d.i_handler = h.i_handler AND d.state IN ('pending', 'held', 'waiting', 'in_flight')),
+       (SELECT max(d.finished_at) FROM deliveries d
+        WHERE d.i_handler = h.i_handler AND d.state = 'delivered')
+FROM handlers h WHERE h.i_env = :i_env AND h.deleted_at IS NULL;
+
+-- The first process to need a purpose's key makes it; the others read that one.
+-- name: server_key_insert
+INSERT INTO server_keys (purpose, secret, created_at) VALUES (:purpose, :secret, :now)
+ON CONFLICT (purpose) DO NOTHING;
+
+-- name: server_key_get
+SELECT secret FROM server_keys WHERE purpose = :purpose;
