@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
@@ -47,6 +49,7 @@ EXTERNAL = re.compile(
 )
 
 pytestmark = pytest.mark.e2e
+T = TypeVar("T")
 
 
 def require_chromium() -> None:
@@ -84,8 +87,15 @@ class Site:
         return self.espf.base_url + "/console"
 
 
+def _in_thread(function: Callable[[], T]) -> T:
+    # Playwright's sync API keeps an event loop running in this thread, so
+    # asyncio.run (the PostgreSQL probe, the schema set-up) runs beside it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
+
+
 def _postgres_schema_url() -> Iterator[str]:
-    require_postgres()
+    _in_thread(require_postgres)
     import asyncpg
 
     schema = f"espf_console_{uuid.uuid4().hex[:12]}"
@@ -97,12 +107,12 @@ def _postgres_schema_url() -> Iterator[str]:
         finally:
             await conn.close()
 
-    asyncio.run(run(f"CREATE SCHEMA {schema}"))
+    _in_thread(lambda: asyncio.run(run(f"CREATE SCHEMA {schema}")))
     separator = "&" if "?" in POSTGRES_URL else "?"
     try:
         yield f"{POSTGRES_URL}{separator}search_path={schema}"
     finally:
-        asyncio.run(run(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        _in_thread(lambda: asyncio.run(run(f"DROP SCHEMA IF EXISTS {schema} CASCADE")))
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

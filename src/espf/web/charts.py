@@ -12,8 +12,8 @@ from espf.clock import format_ms
 from espf.service_console import Series
 
 WIDTH = 600
-HEIGHT = 140
-AXIS = 18  # room for the time labels below the bars
+HEIGHT = 120
+AXIS = 2  # the baseline
 # Stacked from the bottom: successes, then retries, then failures.
 LAYERS = (("delivered", "ok"), ("retried", "warn"), ("failed", "bad"))
 
@@ -21,7 +21,8 @@ LAYERS = (("delivered", "ok"), ("retried", "warn"), ("failed", "bad"))
 def stacked_bars(series: Series, label: str) -> Markup:
     columns = list(zip(series.delivered, series.retried, series.failed, strict=True))
     count = len(columns)
-    peak = max((sum(c) for c in columns), default=0) or 1
+    real_peak = max((sum(c) for c in columns), default=0)
+    peak = real_peak or 1
     slot = WIDTH / max(count, 1)
     bar = max(slot - 1.5, 1.0)
     plot = HEIGHT - AXIS
@@ -47,14 +48,16 @@ def stacked_bars(series: Series, label: str) -> Markup:
                     f'width="{bar:.1f}" height="{height:.1f}"/>'
                 )
         parts.append("</g>")
-    # Time labels: the first, the middle and the last bucket.
-    for index in sorted({0, count // 2, count - 1}):
-        if index < 0:
-            continue
-        anchor = "start" if index == 0 else "end" if index == count - 1 else "middle"
-        x = index * slot + (slot if anchor == "end" else 0)
-        stamp = format_ms(series.start + index * series.bucket_ms)[11:16]
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 4}" text-anchor="{anchor}">{stamp}</text>')
-    parts.append(f'<text x="{WIDTH - 2}" y="12" text-anchor="end">max {peak:,}</text>')
     parts.append("</svg>")
+    # Labels in HTML, not in the SVG: they keep their size when the chart
+    # shrinks to a phone's width.
+    middle = series.start + (count // 2) * series.bucket_ms
+    last = series.start + (count - 1) * series.bucket_ms
+    parts.append(
+        '<div class="chart-axis" aria-hidden="true">'
+        + "".join(
+            f"<span>{format_ms(at)[11:16]}</span>" for at in (series.start, middle, last)
+        )
+        + f"</div><p class=\"chart-peak\">highest bar: {real_peak:,} attempts</p>"
+    )
     return Markup("".join(parts))
