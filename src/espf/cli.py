@@ -250,14 +250,45 @@ def user() -> None:
 @user.command("create")
 @click.argument("i_env", type=int)
 @click.argument("login")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option(
-    "--role", type=click.Choice([r.value for r in Role]), default="admin", show_default=True
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="at least 8 characters; asked for (twice, not echoed) when not given",
+)
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default="producer",
+    show_default=True,
+    help="producer: create and read its own events; admin: everything in its environment",
+)
+@click.option(
+    "--allow-weak-password",
+    is_flag=True,
+    help="accept a password shorter than 8 characters (an existing Application's); logged",
 )
 @click.pass_context
-def user_create(ctx: click.Context, i_env: int, login: str, password: str, role: str) -> None:
-    created = with_service(ctx, lambda s: s.user_create(i_env, login, password, Role(role)))
-    click.echo(f"Created {created.role.value} user {created.login} in environment {created.i_env}")
+def user_create(
+    ctx: click.Context,
+    i_env: int,
+    login: str,
+    password: str,
+    role: str,
+    allow_weak_password: bool,
+) -> None:
+    """Create an API user (a producer unless --role admin).
+
+    Example: espf user create 1 app --password change-me-please --role admin
+    """
+    created = with_service(
+        ctx, lambda s: s.user_create(i_env, login, password, Role(role), allow_weak_password)
+    )
+    weak = " (weak password, allowed explicitly)" if created.weak_password else ""
+    click.echo(
+        f"Created {created.role.value} user {created.login} in environment {created.i_env}{weak}"
+    )
 
 
 @user.command("list")
@@ -265,7 +296,12 @@ def user_create(ctx: click.Context, i_env: int, login: str, password: str, role:
 @click.pass_context
 def user_list(ctx: click.Context, i_env: int | None) -> None:
     users = with_service(ctx, lambda s: s.user_list(i_env))
-    click.echo(table(["i_env", "login", "role"], [(u.i_env, u.login, u.role.value) for u in users]))
+    click.echo(
+        table(
+            ["i_env", "login", "role", "password"],
+            [(u.i_env, u.login, u.role.value, "weak" if u.weak_password else "") for u in users],
+        )
+    )
 
 
 @user.command("delete")
@@ -338,9 +374,11 @@ def _register_groups() -> None:
     # Imported here: these modules import cli_common, which the root needs too.
     from espf.cli_event import event
     from espf.cli_handler import handler
+    from espf.cli_user_auth import register_user_auth_commands
 
     main.add_command(handler)
     main.add_command(event)
+    register_user_auth_commands(user)
 
 
 _register_groups()

@@ -40,8 +40,18 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     admin_login: str | None = None
     admin_password: str | None = None
+    # Accept an admin_password shorter than the length rule (logged).
+    admin_allow_weak_password: bool = False
     # How long a verified Basic credential is trusted without hashing again.
     credential_cache_ttl_s: float = 60.0
+    # Sessions of /rest/Session/login: an access token's lifetime (longer than
+    # the PHP clients' one-hour refresh margin, so they refresh about hourly),
+    # how long a session lives after its last refresh, and how long an API
+    # node trusts a session it has checked: a logout or password change
+    # reaches every other node within that time.
+    session_access_ttl_s: float = 2 * 3600.0
+    session_ttl_s: float = 48 * 3600.0
+    session_check_ttl_s: float = 5.0
     # When to resend, see retry.py. The schedule wins; set it to "" for plain
     # exponential back-off (base * factor^(n-1), capped).
     retry_schedule: str = DEFAULT_SCHEDULE
@@ -99,6 +109,8 @@ _POSITIVE = {
     "db_pool_size",
     "max_body_bytes",
     "credential_cache_ttl_s",
+    "session_access_ttl_s",
+    "session_ttl_s",
     "retry_base_s",
     "retry_cap_s",
     "auto_pause_after_s",
@@ -115,6 +127,8 @@ _POSITIVE = {
 
 def _convert(name: str, type_name: str, raw: Any) -> Any:
     try:
+        if type_name == "bool":
+            return _to_bool(raw)
         if type_name == "int":
             if isinstance(raw, bool):
                 raise ValueError
@@ -127,10 +141,23 @@ def _convert(name: str, type_name: str, raw: Any) -> Any:
             return None
         return str(raw)
     except (TypeError, ValueError):
-        kind = {"int": "an integer", "float": "a number"}.get(type_name, "a string")
+        kind = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(
+            type_name, "a string"
+        )
         raise ConfigError(
             f"setting {name} (ESPF_{name.upper()}) must be {kind}, got {raw!r}"
         ) from None
+
+
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def _validated(settings: Settings) -> Settings:
@@ -161,6 +188,8 @@ def _validated(settings: Settings) -> Settings:
             parse_schedule(settings.retry_schedule)
         except BadRequest as exc:
             raise ConfigError(f"setting retry_schedule (ESPF_RETRY_SCHEDULE): {exc}") from None
+    if settings.session_check_ttl_s < 0:
+        raise ConfigError("setting session_check_ttl_s cannot be negative (0: check every time)")
     if settings.log_format not in ("text", "json"):
         raise ConfigError("setting log_format (ESPF_LOG_FORMAT) must be text or json")
     if (settings.tls_cert is None) != (settings.tls_key is None):

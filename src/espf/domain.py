@@ -74,6 +74,8 @@ class ApiUser:
     login: str
     password_hash: str
     role: Role
+    # The password was set below the length rule, allowed explicitly.
+    weak_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)

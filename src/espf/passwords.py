@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 
@@ -13,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from espf.domain import ApiUser
+from espf.errors import BadRequest
 
 _hasher = PasswordHasher()
 
@@ -78,3 +80,32 @@ class CredentialCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+MIN_PASSWORD_LENGTH = 8
+_log = logging.getLogger("espf.users")
+
+
+def check_new_password(login: str, password: str, allow_weak: bool) -> bool:
+    """Apply the length rule to a password being set; return whether it is
+    weak (shorter than the rule, allowed explicitly). Existing Applications
+    may have credentials nobody can change on the day of a migration: the
+    operator may keep them, but knowingly, and the log says so."""
+    if not password:
+        raise BadRequest("the password is empty", code="invalid_password")
+    if len(password) >= MIN_PASSWORD_LENGTH:
+        return False
+    if not allow_weak:
+        raise BadRequest(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters long; to keep an "
+            "existing Application's shorter password, allow it explicitly: "
+            '--allow-weak-password (CLI) or "allow_weak_password": true (API)',
+            code="weak_password",
+        )
+    _log.warning(
+        "user %r gets a password shorter than %d characters: allowed explicitly "
+        "(allow_weak_password)",
+        login,
+        MIN_PASSWORD_LENGTH,
+    )
+    return True

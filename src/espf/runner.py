@@ -44,13 +44,35 @@ def announce_bootstrap(boot: Bootstrap | None) -> None:
         print(f"Created administrator '{boot.admin_login}' of environment 1", flush=True)
 
 
+def warn_unused_admin_settings(settings: Settings, boot: Bootstrap | None) -> None:
+    """ESPF_ADMIN_LOGIN/PASSWORD make the first administrator of an empty
+    database only; set on a database that has users, they change nothing,
+    and a person who set them expects otherwise."""
+    named = [
+        f"ESPF_ADMIN_{name.upper()}"
+        for name in ("login", "password")
+        if getattr(settings, f"admin_{name}")
+    ]
+    if boot is None and named:
+        log.warning(
+            "%s %s set but not used: the database already has users, and the first "
+            "administrator is made only on an empty database. Add one with "
+            "'espf user create 1 LOGIN --role admin', or change a password with "
+            "'espf user set-password 1 LOGIN'",
+            " and ".join(named),
+            "is" if len(named) == 1 else "are",
+        )
+
+
 async def run_service(settings: Settings, *, api: bool = True, dispatch: bool = True) -> None:
     store = create_store(settings.database_url, pool_size=settings.db_pool_size)
     await store.open()
     try:
         service = Service(store, settings)
         await service.prepare_database()
-        announce_bootstrap(await service.bootstrap())
+        boot = await service.bootstrap()
+        announce_bootstrap(boot)
+        warn_unused_admin_settings(settings, boot)
         await _run(service, settings, api=api, dispatch=dispatch)
     finally:
         await store.close()

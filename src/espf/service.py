@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -48,8 +49,16 @@ from espf.handler_rules import (
     validate_handler_settings,
 )
 from espf.names import VARIABLE_NAME, normalize_custom_type_name, normalize_event_type_name
-from espf.passwords import CredentialCache, generate_password, hash_password, verify_password
+from espf.passwords import (
+    MIN_PASSWORD_LENGTH,
+    CredentialCache,
+    check_new_password,
+    generate_password,
+    hash_password,
+    verify_password,
+)
 from espf.service_console import ConsoleOperations
+from espf.sessions import Sessions
 from espf.store import Store
 from espf.store.params import settings_of
 from espf.timeparse import parse_start_time
@@ -130,8 +139,19 @@ class Service:
         generated = None
         if not password:
             password = generated = generate_password()
+        # The first administrator follows the same rule as every other user.
         try:
-            await self.store.user_create(1, login, hash_password(password), Role.ADMIN, now)
+            weak = check_new_password(login, password, self.settings.admin_allow_weak_password)
+        except BadRequest as error:
+            raise BadRequest(
+                f"ESPF_ADMIN_PASSWORD is shorter than {MIN_PASSWORD_LENGTH} characters; "
+                "choose a longer one, or set ESPF_ADMIN_ALLOW_WEAK_PASSWORD=true to keep it",
+                code=error.code,
+            ) from None
+        try:
+            await self.store.user_create(
+                1, login, hash_password(password), Role.ADMIN, now, weak_password=weak
+            )
         except Conflict:
             return None
         return Bootstrap(admin_login=login, generated_password=generated)
@@ -156,7 +176,12 @@ class Service:
             )
 
     async def user_create(
-        self, i_env: int, login: str, password: str, role: Role = Role.ADMIN
+        self,
+        i_env: int,
+        login: str,
+        password: str,
+        role: Role = Role.PRODUCER,
+        allow_weak_password: bool = False,
     ) -> ApiUser:
         login = login.strip()
         if (
@@ -170,11 +195,12 @@ class Service:
                 f"login {login!r} is not valid: 1 to 100 printable characters, "
                 "without ':' or spaces"
             )
-        if len(password) < 8:
-            raise BadRequest("password must be at least 8 characters long")
         await self._require_env(i_env)
+        weak = check_new_password(login, password, allow_weak_password)
         hashed = await asyncio.to_thread(hash_password, password)
-        return await self.store.user_create(i_env, login, hashed, role, self.clock.now_ms())
+        return await self.store.user_create(
+            i_env, login, hashed, role, self.clock.now_ms(), weak_password=weak
+        )
 
     async def user_list(self, i_env: int | None) -> list[ApiUser]:
         return await self.store.user_list(i_env)
@@ -604,6 +630,33 @@ class Service:
             history,
             history[-1].i_status_change if more else None,
         )
+
+    # -- passwords and sessions (drop-in for existing Applications) -----------------
+    async def user_set_password(
+        self, i_env: int, login: str, password: str, allow_weak_password: bool = False
+    ) -> ApiUser:
+        """Set a new password; every session of the user ends, on every node."""
+        await self._user_in_env(i_env, login)
+        weak = check_new_password(login, password, allow_weak_password)
+        hashed = await asyncio.to_thread(hash_password, password)
+        now = self.clock.now_ms()
+        updated = await self.store.user_set_password(i_env, login, hashed, weak, now)
+        if updated is None:  # deleted meanwhile
+            raise NotFound(
+                f"user {login!r} does not exist in environment {i_env}", code="unknown_user"
+            )
+        self._credentials.clear()
+        self.sessions.forget_user(updated.i_user)
+        return updated
+
+    async def user_in_env(self, i_env: int, login: str) -> ApiUser:
+        """The user ``login`` of ``i_env``; NotFound otherwise."""
+        return await self._user_in_env(i_env, login)
+
+    @functools.cached_property
+    def sessions(self) -> Sessions:
+        """Login sessions and API tokens (espf/sessions.py)."""
+        return Sessions(self.store, self.settings, self.clock, self.authenticate)
 
 
 def own_events_only(user: ApiUser) -> int | None:

@@ -24,7 +24,8 @@ def test_the_document_and_the_app_list_the_same_methods(api: Api) -> None:
     in_app = {
         (route.path, method.lower())
         for route in api.client.app.routes  # type: ignore[attr-defined]
-        if isinstance(route, Route)
+        # /rest/Session/* are the billing API's methods, in docs/api.md.
+        if isinstance(route, Route) and not route.path.startswith("/rest/")
         for method in route.methods or ()
         if method != "HEAD"
     }

@@ -47,7 +47,16 @@ def prepared(site: Site) -> Site:
     espf = site.espf
     espf.cli("user", "create", "1", PRODUCER[0], "--password", PRODUCER[1], "--role", "producer")
     espf.cli("env", "create", "third", "--i-env", "3")
-    espf.cli("user", "create", "3", OTHER_ENV_ADMIN[0], "--password", OTHER_ENV_ADMIN[1])
+    espf.cli(
+        "user",
+        "create",
+        "3",
+        OTHER_ENV_ADMIN[0],
+        "--password",
+        OTHER_ENV_ADMIN[1],
+        "--role",
+        "admin",
+    )
     espf.add_handler(
         1,
         "tokened",

@@ -54,7 +54,7 @@ def test_type_create_keeps_its_contract_and_delete_retires_the_id(cli: Cli) -> N
 
 
 def test_user_delete_and_set_role(cli: Cli) -> None:
-    cli("user", "create", "3", "boss", "--password", "boss-password")
+    cli("user", "create", "3", "boss", "--password", "boss-password", "--role", "admin")
     cli("user", "create", "3", "feed", "--password", "feed-password", "--role", "producer")
     assert "now admin" in cli("user", "set-role", "3", "feed", "admin")
     assert "now producer" in cli("user", "set-role", "3", "feed", "producer")

@@ -218,7 +218,9 @@ BAD_CREDENTIALS: list[tuple[str, dict[str, str] | dict[str, bytes], str]] = [
     ("unknown login", basic("nobody", PASSWORD), "invalid_credentials"),
     ("empty password", basic(LOGIN, ""), "invalid_credentials"),
     ("password of another case", basic(LOGIN, PASSWORD.upper()), "invalid_credentials"),
-    ("bearer scheme", {"Authorization": "Bearer abc"}, "unsupported_auth_scheme"),
+    ("forged bearer token", {"Authorization": "Bearer abc"}, "invalid_token"),
+    ("empty bearer token", {"Authorization": "Bearer "}, "malformed_credentials"),
+    ("digest scheme", {"Authorization": "Digest abc"}, "unsupported_auth_scheme"),
     ("basic without credentials", {"Authorization": "Basic "}, "unsupported_auth_scheme"),
     ("not base64", {"Authorization": "Basic !!!not-base64!!!"}, "malformed_credentials"),
     ("no colon", {"Authorization": "Basic YXBw"}, "malformed_credentials"),  # "app"

@@ -26,6 +26,7 @@ from espf.api.event_types import event_type_endpoints
 from espf.api.events import event_endpoints
 from espf.api.handlers import handler_endpoints
 from espf.api.responses import JSONResponse, error_response
+from espf.api.rest_session import rest_session_routes, unknown_rest_path
 from espf.api.subscriptions import subscription_endpoints
 from espf.api.users import user_endpoints
 from espf.errors import BadRequest, EspfError, NotFound, Unavailable
@@ -98,6 +99,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
             for path, endpoint in methods.items()
         ),
         *account_routes(ctx, guarded),
+        *rest_session_routes(ctx, guarded),
         *docs_routes(guarded),
         Route("/healthz", guarded("healthz", healthz), methods=["GET"]),
         Route("/readyz", guarded("readyz", readyz), methods=["GET"]),
@@ -107,7 +109,9 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        if exc.status_code == 404:
+        if exc.status_code == 404 and request.url.path.startswith("/rest/"):
+            response = unknown_rest_path(request.url.path)
+        elif exc.status_code == 404:
             response = error_response(NotFound(f"no such resource: {request.url.path}"))
         else:
             code = "method_not_allowed" if exc.status_code == 405 else None

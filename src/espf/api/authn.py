@@ -1,10 +1,11 @@
-"""Who is calling: HTTP Basic credentials checked by the service layer."""
+"""Who is calling: HTTP Basic credentials or a session's Bearer access token,
+checked by the service layer."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from espf.api.basic_auth import basic_credentials
+from espf.api.basic_auth import basic_credentials, bearer_token
 from espf.api.throttle import LoginThrottle
 from espf.domain import ApiUser, Role
 from espf.errors import Forbidden, Unauthorized
@@ -16,14 +17,19 @@ class Authenticator:
         self._service = service
         self._throttle = throttle or LoginThrottle()
 
+    @property
+    def throttle(self) -> LoginThrottle:
+        """Failed logins per address, shared with /rest/Session/login."""
+        return self._throttle
+
     async def user(self, request: Request) -> ApiUser:
+        # A session's access token (/rest/Session/login): checking it costs an
+        # HMAC and a cached lookup, nothing to throttle.
+        token = bearer_token(request)
+        if token is not None:
+            return await self._service.sessions.user_of_access_token(token)
         # Asking without credentials is not guessing: only wrong ones count.
         login, password = basic_credentials(request)
-        return await self.sign_in(request, login, password)
-
-    async def sign_in(self, request: Request, login: str, password: str) -> ApiUser:
-        """Check a login and password under the failed-login throttle (the
-        console's sign-in form shares it with HTTP Basic)."""
         address = request.client.host if request.client else "unknown"
         self._throttle.check(address)
         try:

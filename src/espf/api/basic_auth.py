@@ -1,4 +1,4 @@
-"""HTTP Basic credentials from the Authorization header."""
+"""Credentials from the Authorization header: HTTP Basic, or a Bearer token."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ def basic_credentials(request: Request) -> tuple[str, str]:
     header = request.headers.get("authorization")
     if not header:
         raise Unauthorized(
-            "authentication required: send HTTP Basic credentials of an API user",
+            "authentication required: send HTTP Basic credentials of an API user, or "
+            "a Bearer access token from POST /rest/Session/login",
             code="missing_credentials",
         )
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
         raise Unauthorized(
-            "only HTTP Basic authentication is supported", code="unsupported_auth_scheme"
+            "only HTTP Basic credentials or a Bearer access token are accepted",
+            code="unsupported_auth_scheme",
         )
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
@@ -37,3 +39,13 @@ def basic_credentials(request: Request) -> tuple[str, str]:
             code="malformed_credentials",
         )
     return login, password
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, None for another scheme."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    if not token.strip():
+        raise Unauthorized("the Bearer token is empty", code="malformed_credentials")
+    return token.strip()

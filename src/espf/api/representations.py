@@ -158,6 +158,8 @@ def user_json(user: ApiUser) -> dict[str, Any]:
         "i_env": user.i_env,
         "login": user.login,
         "role": user.role.value,
+        # True: the password is below the length rule, allowed explicitly.
+        "weak_password": user.weak_password,
     }
 
 

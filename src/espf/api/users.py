@@ -1,5 +1,5 @@
 """API users over HTTP, for the administrators of their own environment:
-create, list, delete, change a role. Another environment's users do not
+create, list, delete, change a role or a password. Another environment's users do not
 exist for the caller (404); a password hash is never returned.
 
 Roles: ``admin`` may do everything in its environment; ``producer`` may only
@@ -26,12 +26,13 @@ def user_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:
 
     async def user_create(request: Request) -> Response:
         admin = await auth.admin(request)
-        f = await ctx.fields(request, ("login", "password", "role"))
+        f = await ctx.fields(request, ("login", "password", "role", "allow_weak_password"))
         created = await service.user_create(
             admin.i_env,
             f.require_text("login", MAX_LOGIN_LENGTH),
             f.require_text("password", MAX_PASSWORD_LENGTH),
             Role(f.choice("role", ROLES) or Role.PRODUCER),
+            f.flag("allow_weak_password"),
         )
         return JSONResponse(user_json(created))
 
@@ -56,8 +57,20 @@ def user_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:
         updated = await service.user_set_role(admin.i_env, login, role, acting_login=admin.login)
         return JSONResponse(user_json(updated))
 
+    async def user_set_password(request: Request) -> Response:
+        admin = await auth.admin(request)
+        f = await ctx.fields(request, ("login", "password", "allow_weak_password"))
+        updated = await service.user_set_password(
+            admin.i_env,
+            f.require_text("login", MAX_LOGIN_LENGTH),
+            f.require_text("password", MAX_PASSWORD_LENGTH),
+            f.flag("allow_weak_password"),
+        )
+        return JSONResponse(user_json(updated))
+
     return {
         "user/create": user_create,
+        "user/set_password": user_set_password,
         "user/list": user_list,
         "user/delete": user_delete,
         "user/set_role": user_set_role,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from espf.auth_records import ApiToken, StoredSession
 from espf.domain import (
     AccountRef,
     AccountStatusChange,
@@ -59,7 +60,13 @@ class Store(Protocol):
     async def env_list(self) -> list[Environment]: ...
 
     async def user_create(
-        self, i_env: int, login: str, password_hash: str, role: Role, now: int
+        self,
+        i_env: int,
+        login: str,
+        password_hash: str,
+        role: Role,
+        now: int,
+        weak_password: bool = False,
     ) -> ApiUser:
         """Raise Conflict if the login is taken (logins are global: Basic auth
         carries no environment)."""
@@ -258,6 +265,49 @@ class Store(Protocol):
     ) -> list[AccountStatusChange]:
         """Reports newest first, older than ``before`` (an i_status_change) if given."""
 
+    # -- passwords, server keys, sessions, API tokens (migration 0004) -------------
+    async def user_set_password(
+        self, i_env: int, login: str, password_hash: str, weak_password: bool, now: int
+    ) -> ApiUser | None:
+        """None if there is no such user in ``i_env``. Revokes every session
+        of the user in the same transaction."""
+
+    async def server_key(self, purpose: str, candidate: bytes, now: int) -> bytes:
+        """The key kept for ``purpose``; ``candidate`` becomes it if there is
+        none yet. Processes racing on a fresh database all get the same key."""
+
+    async def session_create(
+        self,
+        session_id: str,
+        i_user: int,
+        i_api_token: int | None,
+        refresh_hash: str,
+        now: int,
+        expires_at: int,
+    ) -> None:
+        """Also forgets the user's sessions that ended a while ago."""
+
+    async def session_get(self, session_id: str) -> StoredSession | None: ...
+
+    async def session_refresh(
+        self, session_id: str, refresh_hash: str, new_refresh_hash: str, now: int, expires_at: int
+    ) -> bool:
+        """Replace the refresh token and extend the session; False if
+        ``refresh_hash`` is not the current one or the session has ended."""
+
+    async def session_revoke(self, session_id: str, now: int) -> bool: ...
+
+    async def api_token_create(self, i_user: int, name: str, token_hash: str, now: int) -> int:
+        """The new token's i_api_token."""
+
+    async def api_token_list(self, i_env: int | None, login: str | None) -> list[ApiToken]: ...
+
+    async def api_token_find(self, token_hash: str, now: int) -> tuple[int, ApiUser] | None:
+        """The token's id and its user, noting the use; None if unknown."""
+
+    async def api_token_delete(self, i_env: int, login: str, i_api_token: int) -> bool:
+        """Delete the token and its sessions; False if the user has no such token."""
+
     # -- the operator console (espf/web) ------------------------------------------
     async def console_event_list(
         self,
@@ -289,7 +339,3 @@ class Store(Protocol):
 
     async def console_handler_stats(self, i_env: int) -> dict[int, tuple[int, int | None]]:
         """Per live handler: unfinished deliveries, and when the last one was delivered."""
-
-    async def server_key(self, purpose: str, secret: str, now: int) -> str:
-        """The signing key for ``purpose``; ``secret`` becomes it if there is
-        none yet (atomically: concurrent callers all get the same one)."""

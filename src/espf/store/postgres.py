@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from espf.auth_records import ApiToken, StoredSession
 from espf.domain import (
     AccountRef,
     AccountStatusChange,
@@ -44,7 +45,7 @@ from espf.domain import (
 )
 from espf.errors import Conflict, NotFound, Unavailable
 from espf.standard_types import BUILTIN_EVENT_TYPES, FIRST_CUSTOM_ID
-from espf.store import console_reads, rows
+from espf.store import auth_rows, console_reads, rows
 from espf.store.batch_insert import BatchInserter
 from espf.store.params import (
     HELD_REASON,
@@ -163,7 +164,13 @@ class PostgresStore:
         return [rows.environment(r) for r in await self._fetchall("env_list", {})]
 
     async def user_create(
-        self, i_env: int, login: str, password_hash: str, role: Role, now: int
+        self,
+        i_env: int,
+        login: str,
+        password_hash: str,
+        role: Role,
+        now: int,
+        weak_password: bool = False,
     ) -> ApiUser:
         params = {
             "i_env": i_env,
@@ -171,6 +178,7 @@ class PostgresStore:
             "password_hash": password_hash,
             "role": role.value,
             "now": now,
+            "weak_password": weak_password,
         }
         try:
             return rows.api_user(await self._fetchone("user_insert", params))
@@ -745,6 +753,101 @@ class PostgresStore:
         reset = PG_ONLY["identity_sequences_reset"]
         await self._db.run(lambda conn: fetch(conn, reset, {}))
 
+    # -- passwords, server keys, sessions, API tokens (migration 0004) -------------
+    async def user_set_password(
+        self, i_env: int, login: str, password_hash: str, weak_password: bool, now: int
+    ) -> ApiUser | None:
+        params = {
+            "i_env": i_env,
+            "login": login,
+            "password_hash": password_hash,
+            "weak_password": weak_password,
+        }
+
+        async def update(conn: Conn) -> ApiUser | None:
+            row = await fetchrow(conn, Q["user_set_password"], params)
+            if row is None:
+                return None
+            user = rows.api_user(row)
+            await execute(conn, Q["sessions_revoke_for_user"], {"i_user": user.i_user, "now": now})
+            return user
+
+        return await self._transaction(update)
+
+    async def server_key(self, purpose: str, candidate: bytes, now: int) -> bytes:
+        params = {"purpose": purpose, "key": candidate, "now": now}
+
+        async def get_or_insert(conn: Conn) -> bytes:
+            # ON CONFLICT waits for a racing insert to commit, then skips:
+            # the read below sees the winner's key.
+            await execute(conn, Q["server_key_insert"], params)
+            return bytes((await fetchrow(conn, Q["server_key_get"], params))[0])
+
+        return await self._db.run(get_or_insert)
+
+    async def session_create(
+        self,
+        session_id: str,
+        i_user: int,
+        i_api_token: int | None,
+        refresh_hash: str,
+        now: int,
+        expires_at: int,
+    ) -> None:
+        params = {
+            "session_id": session_id,
+            "i_user": i_user,
+            "i_api_token": i_api_token,
+            "refresh_hash": refresh_hash,
+            "now": now,
+            "expires_at": expires_at,
+        }
+
+        async def insert(conn: Conn) -> None:
+            await execute(conn, Q["sessions_prune_for_user"], params)
+            await execute(conn, Q["session_insert"], params)
+
+        await self._transaction(insert)
+
+    async def session_get(self, session_id: str) -> StoredSession | None:
+        row = await self._fetchone("session_get", {"session_id": session_id})
+        return auth_rows.stored_session(tuple(row)) if row else None
+
+    async def session_refresh(
+        self, session_id: str, refresh_hash: str, new_refresh_hash: str, now: int, expires_at: int
+    ) -> bool:
+        params = {
+            "session_id": session_id,
+            "refresh_hash": refresh_hash,
+            "new_refresh_hash": new_refresh_hash,
+            "now": now,
+            "expires_at": expires_at,
+        }
+        return await self._fetchone("session_refresh", params) is not None
+
+    async def session_revoke(self, session_id: str, now: int) -> bool:
+        params = {"session_id": session_id, "now": now}
+        return await self._fetchone("session_revoke", params) is not None
+
+    async def api_token_create(self, i_user: int, name: str, token_hash: str, now: int) -> int:
+        params = {"i_user": i_user, "name": name, "token_hash": token_hash, "now": now}
+        return int((await self._fetchone("api_token_insert", params))[0])
+
+    async def api_token_list(self, i_env: int | None, login: str | None) -> list[ApiToken]:
+        found = await self._fetchall("api_token_list", {"i_env": i_env, "login": login})
+        return [auth_rows.api_token(tuple(r)) for r in found]
+
+    async def api_token_find(self, token_hash: str, now: int) -> tuple[int, ApiUser] | None:
+        row = await self._fetchone("api_token_find", {"token_hash": token_hash})
+        if row is None:
+            return None
+        await self._run("api_token_used", {"i_api_token": row[0], "now": now})
+        return int(row[0]), auth_rows.user_at(tuple(row), 1)
+
+    async def api_token_delete(self, i_env: int, login: str, i_api_token: int) -> bool:
+        params = {"i_env": i_env, "login": login, "i_api_token": i_api_token}
+        return await self._fetchone("api_token_delete", params) is not None
+
     # -- the operator console (espf/web), see console_reads.py ------------------------
     async def console_event_list(
         self,
@@ -775,12 +878,6 @@ class PostgresStore:
 
     async def console_handler_stats(self, i_env: int) -> dict[int, tuple[int, int | None]]:
         return await console_reads.handler_stats(self._fetchall, i_env)
-
-    async def server_key(self, purpose: str, secret: str, now: int) -> str:
-        params = {"purpose": purpose, "secret": secret, "now": now}
-        await self._run("server_key_insert", params)
-        row = await self._fetchone("server_key_get", {"purpose": purpose})
-        return str(row[0])
 
 
 _EVENT_COLUMNS = (

@@ -41,7 +41,12 @@ def environment(row: Row) -> Environment:
 
 def api_user(row: Row) -> ApiUser:
     return ApiUser(
-        i_user=row[0], i_env=row[1], login=row[2], password_hash=row[3], role=Role(row[4])
+        i_user=row[0],
+        i_env=row[1],
+        login=row[2],
+        password_hash=row[3],
+        role=Role(row[4]),
+        weak_password=bool(row[5]),
     )
 
 

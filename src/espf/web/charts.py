@@ -55,9 +55,7 @@ def stacked_bars(series: Series, label: str) -> Markup:
     last = series.start + (count - 1) * series.bucket_ms
     parts.append(
         '<div class="chart-axis" aria-hidden="true">'
-        + "".join(
-            f"<span>{format_ms(at)[11:16]}</span>" for at in (series.start, middle, last)
-        )
-        + f"</div><p class=\"chart-peak\">highest bar: {real_peak:,} attempts</p>"
+        + "".join(f"<span>{format_ms(at)[11:16]}</span>" for at in (series.start, middle, last))
+        + f'</div><p class="chart-peak">highest bar: {real_peak:,} attempts</p>'
     )
     return Markup("".join(parts))

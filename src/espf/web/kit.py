@@ -75,9 +75,9 @@ class Console:
                 if self._codec is None:
                     service = self.ctx.service
                     key = await service.store.server_key(
-                        KEY_PURPOSE, secrets.token_urlsafe(48), service.clock.now_ms()
+                        KEY_PURPOSE, secrets.token_bytes(32), service.clock.now_ms()
                     )
-                    self._codec = SessionCodec(key.encode())
+                    self._codec = SessionCodec(key)
         return self._codec
 
     # -- sessions ------------------------------------------------------------------

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from espf.errors import EspfError
+from espf.errors import EspfError, Unauthorized
 from espf.web.kit import PREFIX, Console, Form
 from espf.web.session import Session, clear_cookie, csrf_matches
 
@@ -69,8 +69,16 @@ def signin_routes(console: Console) -> list[Route]:
                 "the sign-in form was out of date; it has been renewed: sign in again",
                 status=403,
             )
+        # The API's failed-login throttle, per address: guesses through the
+        # form count as guesses through HTTP Basic, and the other way round.
+        throttle = console.ctx.auth.throttle
+        address = request.client.host if request.client else "unknown"
         try:
-            user = await console.ctx.auth.sign_in(request, login, form.get("password", ""))
+            throttle.check(address)
+            user = await console.ctx.service.authenticate(login, form.get("password", ""))
+        except Unauthorized as error:
+            throttle.failed(address)
+            return form_page(request, next_page, login, error.message, error.http_status)
         except EspfError as error:
             return form_page(request, next_page, login, error.message, error.http_status)
         response = RedirectResponse(next_page, status_code=303)

@@ -23,7 +23,8 @@ HTTP delivery, compatible with the ESPF API of PortaBilling.
 Every API method is `POST /espf/v1/<object>/<verb>` with a JSON object in and a
 JSON object out (the account status methods also take GET, and forms). Errors
 are 4xx answers with `{"error": code, "message": text}`; unknown fields are
-refused by name. Authenticate with HTTP Basic: an API user's login and password.
+refused by name. Authenticate with HTTP Basic (an API user's login and password)
+or with `Authorization: Bearer <access_token>` from `POST /rest/Session/login`.
 A user sees and changes only its own environment: another environment's events,
 handlers and users are 404 to it. Roles: `admin` may do everything in its
 environment; `producer` may create events and read the events it created.
@@ -48,7 +49,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "accounts", "description": "Provisioning status reported by the Application"},
             {"name": "operations", "description": "Health, metrics and docs"},
         ],
-        "security": [{"basicAuth": []}],
+        "security": [{"basicAuth": []}, {"bearerAuth": []}],
         "paths": {
             **events.PATHS,
             **handlers.PATHS,
@@ -63,7 +64,15 @@ def openapi_document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "basic",
                     "description": "An API user's login and password",
-                }
+                },
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": (
+                        "The access_token of POST /rest/Session/login (see docs/api.md)"
+                    ),
+                },
             },
             "schemas": SCHEMAS,
         },

@@ -171,6 +171,9 @@ def _schemas() -> dict[str, Schema]:
                 "i_env": integer(),
                 "login": string(),
                 "role": enum([r.value for r in Role]),
+                "weak_password": boolean(
+                    "The password is shorter than 8 characters, allowed explicitly"
+                ),
             },
             "An API user; its password is never shown",
         ),

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from espf.api.openapi.kit import answer, array, enum, obj, operation, post, ref, string
+from espf.api.openapi.kit import (
+    answer,
+    array,
+    boolean,
+    enum,
+    obj,
+    operation,
+    post,
+    ref,
+    string,
+)
 from espf.api.users import MAX_LOGIN_LENGTH, MAX_PASSWORD_LENGTH
 from espf.domain import Role
 
@@ -15,6 +25,14 @@ ROLE = enum(
     "admin: everything in its environment; producer: create events and read its own",
 )
 NO_USER = "No such user in the caller's environment."
+PASSWORD = string(
+    "At least 8 characters (fewer with allow_weak_password); stored as an Argon2id hash",
+    MAX_PASSWORD_LENGTH,
+)
+ALLOW_WEAK = boolean(
+    "Accept a password shorter than 8 characters, for an existing Application whose "
+    "credentials cannot change; logged, and shown as weak_password. Default false"
+)
 
 PATHS = {
     "/espf/v1/user/create": post(
@@ -22,14 +40,16 @@ PATHS = {
             operation_id="user_create",
             tag=TAG,
             summary="Create an API user in the caller's environment",
-            description="role defaults to producer, the least it can be.",
+            description=(
+                "role defaults to producer, the least it can be. A password shorter than 8 "
+                "characters is refused (400 weak_password) unless allow_weak_password is true."
+            ),
             body=obj(
                 {
                     "login": LOGIN,
-                    "password": string(
-                        "At least 8 characters; stored as an Argon2id hash", MAX_PASSWORD_LENGTH
-                    ),
+                    "password": PASSWORD,
                     "role": ROLE,
+                    "allow_weak_password": ALLOW_WEAK,
                 },
                 ("login", "password"),
             ),
@@ -79,6 +99,25 @@ PATHS = {
                 409: "It is the caller itself, or the last administrator would go.",
             },
             example={"login": "billing", "role": "admin"},
+        )
+    ),
+    "/espf/v1/user/set_password": post(
+        operation(
+            operation_id="user_set_password",
+            tag=TAG,
+            summary="Give an API user a new password",
+            description=(
+                "Every login session of the user ends, on every API node within "
+                "session_check_ttl_s; Basic credentials cached by other nodes within "
+                "credential_cache_ttl_s."
+            ),
+            body=obj(
+                {"login": LOGIN, "password": PASSWORD, "allow_weak_password": ALLOW_WEAK},
+                ("login", "password"),
+            ),
+            answer_schema=ref("User"),
+            errors={404: NO_USER},
+            example={"login": "username", "password": "secret", "allow_weak_password": True},
         )
     ),
 }

@@ -19,15 +19,15 @@ SELECT i_env, name FROM environments WHERE i_env = :i_env;
 SELECT i_env, name FROM environments ORDER BY i_env;
 
 -- name: user_insert
-INSERT INTO api_users (i_env, login, password_hash, role, created_at)
-VALUES (:i_env, :login, :password_hash, :role, :now)
-RETURNING i_user, i_env, login, password_hash, role;
+INSERT INTO api_users (i_env, login, password_hash, role, created_at, weak_password)
+VALUES (:i_env, :login, :password_hash, :role, :now, :weak_password::boolean)
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
 
 -- name: user_get_by_login
-SELECT i_user, i_env, login, password_hash, role FROM api_users WHERE login = :login;
+SELECT i_user, i_env, login, password_hash, role, weak_password FROM api_users WHERE login = :login;
 
 -- name: user_list
-SELECT i_user, i_env, login, password_hash, role FROM api_users
+SELECT i_user, i_env, login, password_hash, role, weak_password FROM api_users
 WHERE :i_env::bigint IS NULL OR i_env = :i_env ORDER BY i_user;
 
 -- name: user_count
@@ -48,7 +48,7 @@ UPDATE api_users SET role = :role
 WHERE i_env = :i_env AND login = :login
   AND (:role::text = 'admin' OR role <> 'admin'
        OR (SELECT count(*) FROM api_users WHERE i_env = :i_env AND role = 'admin') > 1)
-RETURNING i_user, i_env, login, password_hash, role;
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
 
 -- name: event_type_insert_builtin
 INSERT INTO event_types (i_event_type, name, builtin, created_at)
@@ -618,12 +618,13 @@ INSERT INTO environments (i_env, name, created_at)
 VALUES (:i_env, :name, :created_at);
 
 -- name: copy_read_api_users
-SELECT i_user, i_env, login, password_hash, role, created_at
+SELECT i_user, i_env, login, password_hash, role, created_at, weak_password
 FROM api_users WHERE i_user > :after ORDER BY i_user LIMIT :limit;
 
 -- name: copy_write_api_users
-INSERT INTO api_users (i_user, i_env, login, password_hash, role, created_at)
-VALUES (:i_user, :i_env, :login, :password_hash, :role, :created_at);
+INSERT INTO api_users (i_user, i_env, login, password_hash, role, created_at, weak_password)
+VALUES (:i_user, :i_env, :login, :password_hash, :role, :created_at,
+        CAST(:weak_password AS integer) <> 0);
 
 -- name: copy_read_event_types
 SELECT i_event_type, name, builtin, created_at
@@ -753,6 +754,78 @@ ORDER BY account_kind, account, service_group;
 -- name: copy_write_account_statuses
 INSERT INTO account_statuses (i_env, account_kind, account, service_group, i_status_change)
 VALUES (:i_env, :account_kind, :account, :service_group, :i_status_change);
+-- -- Passwords, server keys, sessions and API tokens (migration 0004) ------------
+
+-- name: user_set_password
+UPDATE api_users SET password_hash = :password_hash, weak_password = :weak_password
+WHERE i_env = :i_env AND login = :login
+RETURNING i_user, i_env, login, password_hash, role, weak_password;
+
+-- A new password ends every session of its user, on every node.
+-- name: sessions_revoke_for_user
+UPDATE sessions SET revoked_at = :now WHERE i_user = :i_user AND revoked_at IS NULL;
+
+-- Two processes may ask at once: the first insert wins, both read its key.
+-- name: server_key_insert
+INSERT INTO server_keys (purpose, key, created_at) VALUES (:purpose, :key, :now)
+ON CONFLICT (purpose) DO NOTHING;
+
+-- name: server_key_get
+SELECT key FROM server_keys WHERE purpose = :purpose;
+
+-- name: session_insert
+INSERT INTO sessions (session_id, i_user, i_api_token, refresh_hash, created_at, expires_at)
+VALUES (:session_id, :i_user, :i_api_token, :refresh_hash, :now, :expires_at);
+
+-- Sessions of a user that ended long enough ago go when it logs in again:
+-- the table holds about one row per live session.
+-- name: sessions_prune_for_user
+DELETE FROM sessions
+WHERE i_user = :i_user AND (expires_at < :now OR revoked_at < :now - 86400000);
+
+-- name: session_get
+SELECT s.session_id, u.i_user, u.i_env, u.login, u.password_hash, u.role, u.weak_password,
+       s.i_api_token, s.refresh_hash, s.created_at, s.expires_at, s.revoked_at
+FROM sessions s JOIN api_users u ON u.i_user = s.i_user
+WHERE s.session_id = :session_id;
+
+-- Only the holder of the current refresh token moves the session on: an
+-- old refresh token, used again, finds nothing to update.
+-- name: session_refresh
+UPDATE sessions SET refresh_hash = :new_refresh_hash, expires_at = :expires_at
+WHERE session_id = :session_id AND refresh_hash = :refresh_hash
+  AND revoked_at IS NULL AND expires_at > :now
+RETURNING session_id;
+
+-- name: session_revoke
+UPDATE sessions SET revoked_at = :now WHERE session_id = :session_id AND revoked_at IS NULL
+RETURNING session_id;
+
+-- name: api_token_insert
+INSERT INTO api_tokens (i_user, name, token_hash, created_at)
+VALUES (:i_user, :name, :token_hash, :now)
+RETURNING i_api_token;
+
+-- name: api_token_list
+SELECT t.i_api_token, t.i_user, u.i_env, u.login, t.name, t.created_at, t.last_used_at
+FROM api_tokens t JOIN api_users u ON u.i_user = t.i_user
+WHERE (:i_env IS NULL OR u.i_env = :i_env) AND (:login IS NULL OR u.login = :login)
+ORDER BY t.i_api_token;
+
+-- name: api_token_find
+SELECT t.i_api_token, u.i_user, u.i_env, u.login, u.password_hash, u.role, u.weak_password
+FROM api_tokens t JOIN api_users u ON u.i_user = t.i_user
+WHERE t.token_hash = :token_hash;
+
+-- name: api_token_used
+UPDATE api_tokens SET last_used_at = :now WHERE i_api_token = :i_api_token;
+
+-- Its sessions go with it (ON DELETE CASCADE).
+-- name: api_token_delete
+DELETE FROM api_tokens
+WHERE i_api_token = :i_api_token
+  AND i_user = (SELECT i_user FROM api_users WHERE i_env = :i_env AND login = :login)
+RETURNING i_api_token;
 
 -- == The operator console (espf/web) ==========================================
 
@@ -814,11 +887,3 @@ SELECT h.i_handler,
        (SELECT max(d.finished_at) FROM deliveries d
         WHERE d.i_handler = h.i_handler AND d.state = 'delivered')
 FROM handlers h WHERE h.i_env = :i_env AND h.deleted_at IS NULL;
-
--- The first process to need a purpose's key makes it; the others read that one.
--- name: server_key_insert
-INSERT INTO server_keys (purpose, secret, created_at) VALUES (:purpose, :secret, :now)
-ON CONFLICT (purpose) DO NOTHING;
-
--- name: server_key_get
-SELECT secret FROM server_keys WHERE purpose = :purpose;
