@@ -126,15 +126,16 @@ def handler_routes(console: Console) -> list[Route]:
     async def save(request: Request, session: Session, form: Form) -> Response:
         name = form.get("name", "")
         i_env = session.user.i_env
+        current = await service.handler_get(i_env, name)
         try:
-            current = await service.handler_get(i_env, name)
             submitted = dict(form)
             if submitted.get("url") == handler_json(current)["url"]:
                 # The masked address shown in the form: unchanged, keep the real one.
                 submitted.pop("url")
             updated = await service.handler_set(i_env, name, settings_from_form(submitted))
         except EspfError as error:
-            return edit_page(request, session, form, creating=False, error=error)
+            shown = handler_json(current)
+            return edit_page(request, session, form, creating=False, error=error, shown=shown)
         return redirect("/handler", name=updated.name, done="saved")
 
     def action(verb: str) -> Route:
