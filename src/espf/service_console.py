@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
-# A bucket is cached once it ended this long ago: outcomes are recorded a
-# moment after their attempt started, so a just-finished minute may still grow.
-SETTLED_MS = 30_000
 LATENESS_SAMPLE = 2000
 BULK_PAGE = 500
 # Acting on everything that matches stops here; the operator narrows the filter.
@@ -100,21 +97,9 @@ class TestSend:
     body: str  # the request body that was sent
 
 
-class _BucketCache:
-    """Attempt counts of finished buckets, per environment and bucket size:
-    a view reads only the buckets since the last settled one from the store."""
-
-    def __init__(self) -> None:
-        self._settled: dict[tuple[int, int], dict[int, tuple[int, int, int]]] = {}
-
-    def get(self, i_env: int, bucket_ms: int) -> dict[int, tuple[int, int, int]]:
-        return self._settled.setdefault((i_env, bucket_ms), {})
-
-
 class ConsoleOperations:
     def __init__(self, service: Service) -> None:
         self._service = service
-        self._buckets = _BucketCache()
 
     # -- overview ---------------------------------------------------------------------
     async def overview(self, i_env: int, created_by: int | None) -> Overview:
@@ -142,28 +127,15 @@ class ConsoleOperations:
         )
 
     async def _series(self, i_env: int, now: int, span_ms: int, bucket_ms: int) -> Series:
+        """From the store's per-minute summary: a few hundred rows, never the
+        attempts themselves."""
         last = now // bucket_ms * bucket_ms
         first = last - span_ms + bucket_ms
-        settled = self._buckets.get(i_env, bucket_ms)
-        for old in [b for b in settled if b < first]:
-            del settled[old]
-        # Read from the first bucket not settled yet: normally only the last one or two.
-        read_from = first
-        while read_from in settled:
-            read_from += bucket_ms
-        fresh: dict[int, list[int]] = {}
-        found = await self._service.store.console_attempt_buckets(
-            i_env, read_from, now + 1, bucket_ms
-        )
+        counts: dict[int, list[int]] = {}
+        found = await self._service.store.console_attempt_buckets(i_env, first, now + 1, bucket_ms)
         for bucket, outcome, count in found:
-            counts = fresh.setdefault(bucket, [0, 0, 0])
-            counts[_OUTCOME_COLUMN.get(outcome, 1)] += count
-        for bucket in range(read_from, last + bucket_ms, bucket_ms):
-            if bucket + bucket_ms <= now - SETTLED_MS:
-                a, b, c = fresh.get(bucket, [0, 0, 0])
-                settled[bucket] = (a, b, c)
-        buckets = range(first, last + bucket_ms, bucket_ms)
-        rows = [settled.get(b) or tuple(fresh.get(b, [0, 0, 0])) for b in buckets]
+            counts.setdefault(bucket, [0, 0, 0])[_OUTCOME_COLUMN.get(outcome, 1)] += count
+        rows = [counts.get(b, [0, 0, 0]) for b in range(first, last + bucket_ms, bucket_ms)]
         return Series(
             start=first,
             bucket_ms=bucket_ms,
@@ -284,7 +256,8 @@ class ConsoleOperations:
         return TestSend(result, duration, request_body(delivery).decode())
 
 
-_OUTCOME_COLUMN = {"delivered": 0, "failed": 1, "rejected": 1, "pending": 2}
+# Attempt outcomes (store/params.py) by chart layer: delivered, failed, retried.
+_OUTCOME_COLUMN = {"delivered": 0, "failed": 1, "rejected": 1, "retry": 2, "interrupted": 2}
 
 
 def _percentile(values: list[int], fraction: float) -> int | None:

@@ -320,7 +320,8 @@ class Store(Protocol):
         handler of their environment and to a start_time range."""
 
     async def console_event_counts(self, i_env: int, created_by: int | None) -> dict[str, int]:
-        """Events of the environment (of one creator, if given) by state."""
+        """Events of the environment (of one creator, if given) by state;
+        the whole environment's from the summary kept by migration 0005."""
 
     async def console_due_soon(
         self, i_env: int, created_by: int | None, now: int
@@ -331,7 +332,8 @@ class Store(Protocol):
         self, i_env: int, since: int, until: int, bucket_ms: int
     ) -> list[tuple[int, str, int]]:
         """``(bucket start, outcome, attempts)`` for attempts started in
-        [since, until), through the attempts-by-time index."""
+        [since, until), from the per-minute summary (whole minutes: ``since``
+        and ``bucket_ms`` are multiples of 60,000)."""
 
     async def console_lateness(self, i_env: int, since: int, limit: int) -> list[int]:
         """Delivery time minus start_time, in ms, of the latest (at most

@@ -13,6 +13,8 @@ from espf.store.params import event_filter_params
 
 FetchAll = Callable[[str, dict[str, Any]], Awaitable[list[Any]]]
 
+# The variable with an index of its own (events_by_account, migration 0005).
+ACCOUNT_VARIABLE = "i_account"
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
@@ -29,11 +31,14 @@ async def event_list(
         "start_from": start_from,
         "start_to": start_to,
     }
-    return [rows.event(r) for r in await fetchall("console_event_list", params)]
+    by_account = event_filter.i_env is not None and params["var_name"] == ACCOUNT_VARIABLE
+    query = "console_event_list_by_account" if by_account else "console_event_list"
+    return [rows.event(r) for r in await fetchall(query, params)]
 
 
 async def event_counts(fetchall: FetchAll, i_env: int, created_by: int | None) -> dict[str, int]:
-    found = await fetchall("console_event_counts", {"i_env": i_env, "created_by": created_by})
+    query = "console_event_counts" if created_by is None else "console_event_counts_by_creator"
+    found = await fetchall(query, {"i_env": i_env, "created_by": created_by})
     return {str(state): int(count) for state, count in found}
 
 

@@ -21,6 +21,8 @@ _TONE = {
     "cancelled": "muted",
     "superseded": "muted",
     "unrouted": "warn",
+    "retry": "warn",
+    "interrupted": "warn",
     "paused": "warn",
     "disabled": "muted",
     "enabled": "ok",

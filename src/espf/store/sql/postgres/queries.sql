@@ -850,9 +850,35 @@ WHERE (:i_env::bigint IS NULL OR e.i_env = :i_env)
         WHERE d.i_event = e.i_event AND h.name = :handler AND h.i_env = e.i_env))
 ORDER BY e.i_event DESC LIMIT :limit;
 
+-- The same for i_account, the variable operators look for most: its expression
+-- is the one the events_by_account index holds (migration 0005), so a filter by
+-- account reads only that account's events instead of every event's JSON.
+-- name: console_event_list_by_account
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
+FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
+WHERE e.i_env = :i_env
+  AND (:event_type::text IS NULL OR t.name = :event_type)
+  AND (:state::text IS NULL OR e.state = :state)
+  AND (:before::bigint IS NULL OR e.i_event < :before)
+  AND (e.variables::jsonb ->> 'i_account') = :var_value::text
+  AND (:created_from::bigint IS NULL OR e.created_at >= :created_from)
+  AND (:created_to::bigint IS NULL OR e.created_at < :created_to)
+  AND (:created_by::bigint IS NULL OR e.created_by = :created_by)
+  AND (:start_from::bigint IS NULL OR e.start_at >= :start_from)
+  AND (:start_to::bigint IS NULL OR e.start_at < :start_to)
+  AND (:handler::text IS NULL OR EXISTS (
+        SELECT 1 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
+        WHERE d.i_event = e.i_event AND h.name = :handler AND h.i_env = e.i_env))
+ORDER BY e.i_event DESC LIMIT :limit;
+
 -- name: console_event_counts
+SELECT state, events FROM console_event_states WHERE i_env = :i_env AND events <> 0;
+
+-- A producer's own events: no summary per creator, so this one counts.
+-- name: console_event_counts_by_creator
 SELECT state, count(*) FROM events
-WHERE i_env = :i_env AND (:created_by::bigint IS NULL OR created_by = :created_by)
+WHERE i_env = :i_env AND created_by = :created_by
 GROUP BY state;
 
 -- Scheduled events becoming due within the next hour and the next day.
@@ -861,15 +887,12 @@ SELECT count(*) FILTER (WHERE start_at < :hour_end), count(*) FROM events
 WHERE state = 'scheduled' AND start_at >= :now AND start_at < :day_end
   AND i_env = :i_env AND (:created_by::bigint IS NULL OR created_by = :created_by);
 
--- Attempts per bucket and outcome; reads the attempts_by_time index, only
--- the buckets asked for (the console caches finished ones).
+-- Attempts per bucket and outcome, from the per-minute summary (migration 0005).
 -- name: console_attempt_buckets
-SELECT (a.started_at / :bucket_ms::bigint) * :bucket_ms::bigint AS bucket, a.outcome, count(*)
-FROM attempts a
-JOIN deliveries d ON d.i_delivery = a.i_delivery
-JOIN handlers h ON h.i_handler = d.i_handler
-WHERE a.started_at >= :since AND a.started_at < :until AND h.i_env = :i_env
-GROUP BY bucket, a.outcome;
+SELECT (minute / :bucket_ms::bigint) * :bucket_ms::bigint AS bucket, outcome, sum(attempts)
+FROM console_attempt_minutes
+WHERE i_env = :i_env AND minute >= :since AND minute < :until
+GROUP BY bucket, outcome;
 
 -- Delivery time minus start_time of the latest deliveries finished since :since.
 -- name: console_lateness
@@ -887,3 +910,19 @@ SELECT h.i_handler,
        (SELECT max(d.finished_at) FROM deliveries d
         WHERE d.i_handler = h.i_handler AND d.state = 'delivered')
 FROM handlers h WHERE h.i_env = :i_env AND h.deleted_at IS NULL;
+
+-- The changes the triggers appended since the last view, added to the totals
+-- (migration 0005). Several nodes may fold at once: each change row is
+-- deleted, so counted, by one of them; totals are locked in key order.
+-- name: console_fold_event_states
+WITH moved AS (DELETE FROM console_event_state_changes RETURNING i_env, state, events)
+INSERT INTO console_event_states AS c (i_env, state, events)
+SELECT i_env, state, sum(events) FROM moved GROUP BY i_env, state ORDER BY i_env, state
+ON CONFLICT (i_env, state) DO UPDATE SET events = c.events + EXCLUDED.events;
+
+-- name: console_fold_attempt_minutes
+WITH moved AS (DELETE FROM console_attempt_changes RETURNING i_env, minute, outcome, attempts)
+INSERT INTO console_attempt_minutes AS c (i_env, minute, outcome, attempts)
+SELECT i_env, minute, outcome, sum(attempts) FROM moved
+GROUP BY i_env, minute, outcome ORDER BY i_env, minute, outcome
+ON CONFLICT (i_env, minute, outcome) DO UPDATE SET attempts = c.attempts + EXCLUDED.attempts;

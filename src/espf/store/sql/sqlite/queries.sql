@@ -806,9 +806,35 @@ WHERE (:i_env IS NULL OR e.i_env = :i_env)
         WHERE d.i_event = e.i_event AND h.name = :handler AND h.i_env = e.i_env))
 ORDER BY e.i_event DESC LIMIT :limit;
 
+-- The same for i_account, the variable operators look for most: its expression
+-- is the one the events_by_account index holds (migration 0005), so a filter by
+-- account reads only that account's events instead of every event's JSON.
+-- name: console_event_list_by_account
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
+FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
+WHERE e.i_env = :i_env
+  AND (:event_type IS NULL OR t.name = :event_type)
+  AND (:state IS NULL OR e.state = :state)
+  AND (:before IS NULL OR e.i_event < :before)
+  AND CAST(json_extract(e.variables, '$.i_account') AS TEXT) = :var_value
+  AND (:created_from IS NULL OR e.created_at >= :created_from)
+  AND (:created_to IS NULL OR e.created_at < :created_to)
+  AND (:created_by IS NULL OR e.created_by = :created_by)
+  AND (:start_from IS NULL OR e.start_at >= :start_from)
+  AND (:start_to IS NULL OR e.start_at < :start_to)
+  AND (:handler IS NULL OR EXISTS (
+        SELECT 1 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
+        WHERE d.i_event = e.i_event AND h.name = :handler AND h.i_env = e.i_env))
+ORDER BY e.i_event DESC LIMIT :limit;
+
 -- name: console_event_counts
+SELECT state, events FROM console_event_states WHERE i_env = :i_env AND events <> 0;
+
+-- A producer's own events: no summary per creator, so this one counts.
+-- name: console_event_counts_by_creator
 SELECT state, count(*) FROM events
-WHERE i_env = :i_env AND (:created_by IS NULL OR created_by = :created_by)
+WHERE i_env = :i_env AND created_by = :created_by
 GROUP BY state;
 
 -- Scheduled events becoming due within the next hour and the next day.
@@ -817,15 +843,12 @@ SELECT coalesce(sum(start_at < :hour_end), 0), count(*) FROM events
 WHERE state = 'scheduled' AND start_at >= :now AND start_at < :day_end
   AND i_env = :i_env AND (:created_by IS NULL OR created_by = :created_by);
 
--- Attempts per bucket and outcome; reads the attempts_by_time index, only
--- the buckets asked for (the console caches finished ones).
+-- Attempts per bucket and outcome, from the per-minute summary (migration 0005).
 -- name: console_attempt_buckets
-SELECT (a.started_at / :bucket_ms) * :bucket_ms AS bucket, a.outcome, count(*)
-FROM attempts a
-JOIN deliveries d ON d.i_delivery = a.i_delivery
-JOIN handlers h ON h.i_handler = d.i_handler
-WHERE a.started_at >= :since AND a.started_at < :until AND h.i_env = :i_env
-GROUP BY bucket, a.outcome;
+SELECT (minute / :bucket_ms) * :bucket_ms AS bucket, outcome, sum(attempts)
+FROM console_attempt_minutes
+WHERE i_env = :i_env AND minute >= :since AND minute < :until
+GROUP BY bucket, outcome;
 
 -- Delivery time minus start_time of the latest deliveries finished since :since.
 -- name: console_lateness
