@@ -110,11 +110,7 @@ class ConsoleOperations:
         if created_by is not None:  # a producer: its events only
             return Overview(states, due_hour, due_day, None, None, None, None, [])
         late = sorted(await store.console_lateness(i_env, now - HOUR_MS, LATENESS_SAMPLE))
-        stats = await store.console_handler_stats(i_env)
-        handlers = [
-            HandlerHealthRow(h, *stats.get(h.i_handler, (0, None)))
-            for h in await self._service.handler_list(i_env)
-        ]
+        handlers = await self.handler_health(i_env)
         return Overview(
             states=states,
             due_hour=due_hour,
@@ -125,6 +121,14 @@ class ConsoleOperations:
             lateness_p99_ms=_percentile(late, 0.99),
             handlers=handlers,
         )
+
+    async def handler_health(self, i_env: int) -> list[HandlerHealthRow]:
+        """Every handler with its backlog and its last successful delivery."""
+        stats = await self._service.store.console_handler_stats(i_env)
+        return [
+            HandlerHealthRow(h, *stats.get(h.i_handler, (0, None)))
+            for h in await self._service.handler_list(i_env)
+        ]
 
     async def _series(self, i_env: int, now: int, span_ms: int, bucket_ms: int) -> Series:
         """From the store's per-minute summary: a few hundred rows, never the

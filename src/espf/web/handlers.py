@@ -35,14 +35,14 @@ def handler_routes(console: Console) -> list[Route]:
 
     async def handler_list(request: Request, session: Session, form: Form) -> Response:
         i_env = session.user.i_env
-        overview = await service.console.overview(i_env, None)
+        health = await service.console.handler_health(i_env)
         return console.render(
             request,
             "handlers.html",
             session,
             title="Handlers",
             nav="handlers",
-            rows=[(handler_json(r.handler), r) for r in overview.handlers],
+            rows=[(handler_json(r.handler), r) for r in health],
         )
 
     def edit_page(

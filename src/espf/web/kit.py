@@ -132,7 +132,10 @@ class Console:
         )
 
     # -- the wrapper every page goes through ----------------------------------------
-    def page(self, function: PageFunction, admin: bool = False) -> Endpoint:
+    def page(self, function: PageFunction, admin: bool = False, renew: bool = True) -> Endpoint:
+        """``renew=False`` for requests a page makes by itself (the overview's
+        refresh): they do not count as activity, so an open page still idles out."""
+
         async def endpoint(request: Request) -> Response:
             session = await self.session(request)
             if session is None:
@@ -154,7 +157,8 @@ class Console:
             except EspfError as error:
                 response = self.error_page(request, session, error)
             # Every answer renews the session: it ends after IDLE_S without one.
-            await self.start_session(request, response, session)
+            if renew:
+                await self.start_session(request, response, session)
             return response
 
         return endpoint
@@ -184,6 +188,10 @@ def require_admin(session: Session) -> None:
 
 
 def sign_in_redirect(request: Request) -> Response:
+    if request.headers.get("hx-request"):
+        # A refresh made by htmx: send the whole page to the sign-in form,
+        # not the form into the part being refreshed.
+        return Response(status_code=204, headers={"HX-Redirect": f"{PREFIX}/signin"})
     target = request.url.path
     if request.method == "GET" and request.url.query:
         target += "?" + request.url.query

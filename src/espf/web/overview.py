@@ -52,5 +52,5 @@ def overview_routes(console: Console) -> list[Route]:
 
     return [
         Route("/", console.page(page), methods=["GET"]),
-        Route("/overview/live", console.page(live), methods=["GET"]),
+        Route("/overview/live", console.page(live, renew=False), methods=["GET"]),
     ]
