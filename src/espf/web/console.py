@@ -19,6 +19,9 @@ from espf.web.overview import overview_routes
 from espf.web.signin import signin_routes
 from espf.web.users import user_routes
 
+# Addresses outside /console/ that lead to it: a browser opening espf's root.
+CONSOLE_ENTRIES = ("/", PREFIX)
+
 
 def console_routes(ctx: ApiContext) -> list[BaseRoute]:
     console = Console(ctx)
@@ -28,8 +31,7 @@ def console_routes(ctx: ApiContext) -> list[BaseRoute]:
         return RedirectResponse(PREFIX + "/", status_code=307)
 
     return [
-        Route("/", to_console, methods=["GET"]),
-        Route(PREFIX, to_console, methods=["GET"]),
+        *(Route(path, to_console, methods=["GET"]) for path in CONSOLE_ENTRIES),
         Mount(
             PREFIX,
             routes=[
