@@ -61,7 +61,10 @@ def require_chromium() -> None:
     pytest.skip(problem)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running
+# in the main thread while it is open, which the asyncio tests after these
+# modules could not start theirs beside.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     require_chromium()
 
