@@ -861,7 +861,7 @@ class PostgresStore:
         )
 
     async def console_event_counts(self, i_env: int, created_by: int | None) -> dict[str, int]:
-        await self._run("console_fold_event_states", {})
+        await self._db.run(lambda conn: execute(conn, PG_ONLY["console_fold_event_states"], {}))
         return await console_reads.event_counts(self._fetchall, i_env, created_by)
 
     async def console_due_soon(
@@ -872,7 +872,8 @@ class PostgresStore:
     async def console_attempt_buckets(
         self, i_env: int, since: int, until: int, bucket_ms: int
     ) -> list[tuple[int, str, int]]:
-        await self._run("console_fold_attempt_minutes", {})
+        fold = PG_ONLY["console_fold_attempt_minutes"]
+        await self._db.run(lambda conn: execute(conn, fold, {}))
         return await console_reads.attempt_buckets(self._fetchall, i_env, since, until, bucket_ms)
 
     async def console_lateness(self, i_env: int, since: int, limit: int) -> list[int]:

@@ -910,19 +910,3 @@ SELECT h.i_handler,
        (SELECT max(d.finished_at) FROM deliveries d
         WHERE d.i_handler = h.i_handler AND d.state = 'delivered')
 FROM handlers h WHERE h.i_env = :i_env AND h.deleted_at IS NULL;
-
--- The changes the triggers appended since the last view, added to the totals
--- (migration 0005). Several nodes may fold at once: each change row is
--- deleted, so counted, by one of them; totals are locked in key order.
--- name: console_fold_event_states
-WITH moved AS (DELETE FROM console_event_state_changes RETURNING i_env, state, events)
-INSERT INTO console_event_states AS c (i_env, state, events)
-SELECT i_env, state, sum(events) FROM moved GROUP BY i_env, state ORDER BY i_env, state
-ON CONFLICT (i_env, state) DO UPDATE SET events = c.events + EXCLUDED.events;
-
--- name: console_fold_attempt_minutes
-WITH moved AS (DELETE FROM console_attempt_changes RETURNING i_env, minute, outcome, attempts)
-INSERT INTO console_attempt_minutes AS c (i_env, minute, outcome, attempts)
-SELECT i_env, minute, outcome, sum(attempts) FROM moved
-GROUP BY i_env, minute, outcome ORDER BY i_env, minute, outcome
-ON CONFLICT (i_env, minute, outcome) DO UPDATE SET attempts = c.attempts + EXCLUDED.attempts;
