@@ -55,8 +55,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        default="ingest,delivery,backlog",
-        help="comma-separated: ingest, delivery, backlog (lateness, memory, start-up)",
+        default="ingest,delivery,backlog,console",
+        help="comma-separated: ingest, delivery, backlog (lateness, memory, start-up), "
+        "console (page times with a large history)",
     )
     parser.add_argument("--pending", type=int, help="events pending over the next hours")
     parser.add_argument("--deliveries", type=int, help="events due at once for delivery")
@@ -163,9 +164,14 @@ def main(argv: list[str] | None = None) -> int:
             results.skipped.append(f"PostgreSQL: {problem}")
             cfg.backends.remove("postgres")
 
-    from bench import backlog, delivery, ingest
+    from bench import backlog, console, delivery, ingest
 
-    scenarios = {"ingest": ingest.run, "delivery": delivery.run, "backlog": backlog.run}
+    scenarios = {
+        "ingest": ingest.run,
+        "delivery": delivery.run,
+        "backlog": backlog.run,
+        "console": console.run,
+    }
     crashed = None
     try:
         for name in cfg.scenarios:

@@ -9,10 +9,11 @@ copying, and waking other processes (``_wake``).
 
 from __future__ import annotations
 
+from espf.store.console_reads import ConsoleReads
 from espf.store.sql_deliveries import DeliveryOperations
 from espf.store.sql_records import RecordOperations
 from espf.store.sql_sessions import SessionOperations
 
 
-class SqlStore(RecordOperations, DeliveryOperations, SessionOperations):
+class SqlStore(RecordOperations, DeliveryOperations, SessionOperations, ConsoleReads):
     """The operations of both halves; a backend adds the hooks."""
