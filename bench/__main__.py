@@ -55,8 +55,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        default="ingest,delivery,backlog",
+        default="ingest,delivery,backlog,console",
         help="comma-separated: ingest, delivery, backlog (lateness, memory, start-up), "
+        "console (page times with a large history), "
         "schedules (memory with many, a burst due at one instant; not in the default set)",
     )
     parser.add_argument("--pending", type=int, help="events pending over the next hours")
@@ -168,13 +169,14 @@ def main(argv: list[str] | None = None) -> int:
             results.skipped.append(f"PostgreSQL: {problem}")
             cfg.backends.remove("postgres")
 
-    from bench import backlog, delivery, ingest, schedules
+    from bench import backlog, console, delivery, ingest, schedules
 
     scenarios = {
         "ingest": ingest.run,
         "delivery": delivery.run,
         "backlog": backlog.run,
         "schedules": schedules.run,
+        "console": console.run,
     }
     crashed = None
     try:

@@ -9,6 +9,7 @@ import pytest
 from starlette.routing import Route
 
 from espf.api.openapi import openapi_document
+from espf.web.console import CONSOLE_ENTRIES
 from tests.api.conftest import Api
 
 DOCUMENT = openapi_document()
@@ -24,8 +25,11 @@ def test_the_document_and_the_app_list_the_same_methods(api: Api) -> None:
     in_app = {
         (route.path, method.lower())
         for route in api.client.app.routes  # type: ignore[attr-defined]
-        # /rest/Session/* are the billing API's methods, in docs/api.md.
-        if isinstance(route, Route) and not route.path.startswith("/rest/")
+        # /rest/Session/* are the billing API's methods, in docs/api.md; / and
+        # /console lead to the operator console's pages (docs/console.md).
+        if isinstance(route, Route)
+        and not route.path.startswith("/rest/")
+        and route.path not in CONSOLE_ENTRIES
         for method in route.methods or ()
         if method != "HEAD"
     }

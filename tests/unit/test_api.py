@@ -392,10 +392,17 @@ def test_non_numeric_content_length_is_a_400(api: ApiHarness) -> None:
 
 
 # -- routing ---------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/", "/espf/v1/event/delete", "/espf/v2/event/create", "/doc"])
+@pytest.mark.parametrize("path", ["/espf/v1/event/delete", "/espf/v2/event/create", "/doc"])
 def test_unknown_route_is_a_json_404(api: ApiHarness, path: str) -> None:
     assert_json_error(api.client.post(path, content=b"{}"), 404, "not_found")
     assert_json_error(api.client.get(path), 404, "not_found")
+
+
+def test_the_root_leads_to_the_operator_console(api: ApiHarness) -> None:
+    answer = api.client.get("/", follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/console/"
+    assert_json_error(api.client.post("/", content=b"{}"), 405, "method_not_allowed")
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])

@@ -1,6 +1,6 @@
-"""The package layout keeps its promises: API and CLI reach the store only
-through the service, and the service's object classes do not shadow each
-other's operations."""
+"""The package layout keeps its promises: API, CLI and console reach the
+store only through the service, and the service's object classes do not
+shadow each other's operations."""
 
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ def _store_attribute_uses(path: Path) -> list[int]:
     ]
 
 
-def test_api_and_cli_reach_the_store_only_through_the_service() -> None:
-    for path in _modules("api") + _modules("cli"):
+def test_api_cli_and_console_reach_the_store_only_through_the_service() -> None:
+    for path in _modules("api") + _modules("cli") + _modules("web"):
         extra = _store_imports(path) - ALLOWED_FROM_STORE
         assert not extra, f"{path.relative_to(PACKAGE)} imports {sorted(extra)} from espf.store"
         lines = _store_attribute_uses(path)

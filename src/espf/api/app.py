@@ -36,6 +36,7 @@ from espf.api.users import user_endpoints
 from espf.errors import BadRequest, EspfError, NotFound
 from espf.metrics import Metrics
 from espf.service import Service
+from espf.web.console import console_routes
 
 log = logging.getLogger("espf.api")
 
@@ -109,6 +110,7 @@ def create_app(service: Service, metrics: Metrics | None = None) -> Starlette:
         Route("/healthz", guarded("healthz", healthz), methods=["GET"]),
         Route("/readyz", guarded("readyz", readyz), methods=["GET"]),
         Route("/metrics", guarded("metrics", metrics_page), methods=["GET"]),
+        *console_routes(ctx),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -4,7 +4,8 @@ see what); the store owns persistence; the dispatcher owns timing and HTTP.
 
 One module per object, as in ``api/``: ``events``, ``deliveries``,
 ``handlers``, ``subscriptions``, ``event_types``, ``users`` (and
-environments), ``accounts``; ``authorization`` (who is asking, what they may
+environments), ``accounts``, ``sessions`` (logins and API tokens), ``console`` (what the
+operator console reads beyond the API); ``authorization`` (who is asking, what they may
 see), ``startup`` and ``health`` (schema, bootstrap, readiness, queue
 gauges); the shared input rules in ``request_parsing`` and
 ``fingerprints``. ``facade.Service`` combines them into the one object

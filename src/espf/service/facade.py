@@ -9,6 +9,7 @@ from __future__ import annotations
 from espf.service.account_history import AccountHistoryOperations
 from espf.service.accounts import AccountOperations
 from espf.service.authorization import AuthenticationOperations
+from espf.service.console import ConsoleOperations
 from espf.service.deliveries import DeliveryOperations
 from espf.service.event_types import EventTypeOperations
 from espf.service.events import EventOperations
@@ -23,6 +24,7 @@ from espf.service.users import UserOperations
 
 
 class Service(
+    ConsoleOperations,
     EventOperations,
     ScheduleOperations,
     DeliveryOperations,

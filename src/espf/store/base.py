@@ -391,3 +391,36 @@ class Store(Protocol):
     async def schedule_materialize_due(self, now: int, limit: int, decide: Decide) -> Materialized:
         """Materialize up to ``limit`` due schedules in one transaction,
         each occurrence at most once (schedule_plans.materialize_due)."""
+    # -- the operator console (espf/web) ------------------------------------------
+    async def console_event_list(
+        self,
+        event_filter: EventFilter,
+        handler: str | None,
+        start_from: int | None,
+        start_to: int | None,
+    ) -> list[Event]:
+        """event_list, also narrowed to events with a delivery to the named
+        handler of their environment and to a start_time range."""
+
+    async def console_event_counts(self, i_env: int, created_by: int | None) -> dict[str, int]:
+        """Events of the environment (of one creator, if given) by state;
+        the whole environment's from the summary kept by migration 0008."""
+
+    async def console_due_soon(
+        self, i_env: int, created_by: int | None, now: int
+    ) -> tuple[int, int]:
+        """Scheduled events becoming due within the next hour and the next day."""
+
+    async def console_attempt_buckets(
+        self, i_env: int, since: int, until: int, bucket_ms: int
+    ) -> list[tuple[int, str, int]]:
+        """``(bucket start, outcome, attempts)`` for attempts started in
+        [since, until), from the per-minute summary (whole minutes: ``since``
+        and ``bucket_ms`` are multiples of 60,000)."""
+
+    async def console_lateness(self, i_env: int, since: int, limit: int) -> list[int]:
+        """Delivery time minus start_time, in ms, of the latest (at most
+        ``limit``) deliveries delivered since ``since``."""
+
+    async def console_handler_stats(self, i_env: int) -> dict[int, tuple[int, int | None]]:
+        """Per live handler: unfinished deliveries, and when the last one was delivered."""

@@ -27,6 +27,7 @@ import asyncpg
 from espf.domain import ClaimedDelivery
 from espf.errors import Unavailable
 from espf.store.batch_insert import BatchInserter
+from espf.store.console_reads import Summary
 from espf.store.delivery_rules import dispatch_due as dispatch_due_plan
 from espf.store.pg_migrate import apply_migrations, schema_version
 from espf.store.pg_pool import Conn, PgPool, execute, executemany, fetch, fetchrow
@@ -154,6 +155,10 @@ class PostgresStore(SqlStore):
     async def _change(self, query: str, params: Mapping[str, Any]) -> int:
         with _integrity_failures():
             return await self._db.run(lambda conn: execute(conn, Q[query], params))
+
+    async def _fold_console_summary(self, summary: Summary) -> None:
+        # Several nodes may fold at once; see backend_only.sql.
+        await self._db.run(lambda conn: execute(conn, PG_ONLY[f"console_fold_{summary}"], {}))
 
     # -- waking the dispatchers of every node -------------------------------------
     def announce_due(self, due_at: int) -> None:

@@ -9,6 +9,7 @@ copying, and waking other processes (``announce_due``).
 
 from __future__ import annotations
 
+from espf.store.console_reads import ConsoleReads
 from espf.store.sql_deliveries import DeliveryOperations
 from espf.store.sql_limits import LimitOperations
 from espf.store.sql_records import RecordOperations
@@ -24,5 +25,6 @@ class SqlStore(
     ScheduleOperations,
     RetentionOperations,
     LimitOperations,
+    ConsoleReads,
 ):
     """The operations of both halves; a backend adds the hooks."""

@@ -774,3 +774,31 @@ DELETE FROM maintenance_windows WHERE i_window = :i_window AND i_handler = :i_ha
 
 -- name: delivery_mark_limited
 UPDATE deliveries SET limited = :limited WHERE i_handler = :i_handler AND limited <> :limited;
+
+-- == The operator console (espf/web) ==========================================
+
+-- name: console_event_counts
+SELECT state, events FROM console_event_states WHERE i_env = :i_env AND events <> 0;
+
+-- A producer's own events: no summary per creator, so this one counts.
+-- name: console_event_counts_by_creator
+SELECT state, count(*) FROM events
+WHERE i_env = :i_env AND created_by = :created_by
+GROUP BY state;
+
+-- Delivery time minus start_time of the latest deliveries finished since :since.
+-- name: console_lateness
+SELECT d.finished_at - e.start_at
+FROM deliveries d
+JOIN events e ON e.i_event = d.i_event
+WHERE d.finished_at >= :since AND d.state = 'delivered' AND e.i_env = :i_env
+ORDER BY d.finished_at DESC LIMIT :limit;
+
+-- Per handler: deliveries waiting (backlog) and the last successful one.
+-- name: console_handler_stats
+SELECT h.i_handler,
+       (SELECT count(*) FROM deliveries d
+        WHERE d.i_handler = h.i_handler AND d.state IN ('pending', 'held', 'waiting', 'in_flight')),
+       (SELECT max(d.finished_at) FROM deliveries d
+        WHERE d.i_handler = h.i_handler AND d.state = 'delivered')
+FROM handlers h WHERE h.i_env = :i_env AND h.deleted_at IS NULL;

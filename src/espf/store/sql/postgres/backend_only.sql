@@ -133,3 +133,20 @@ FROM unnest(:i_events::bigint[], :i_envs::bigint[], :i_event_types::bigint[], :v
             :local_starts::text[], :time_zones::text[])
      AS e(i_event, i_env, i_event_type, variables, start_at, created_at, coalesce_key, created_by,
           local_start, time_zone);
+
+-- The console's summaries (migration 0008): the changes the triggers appended
+-- since the last view, added to the totals (SQLite's triggers update the
+-- totals in place). Several nodes may fold at once: each change row is
+-- deleted, so counted, by one of them; totals are locked in key order.
+-- name: console_fold_event_states
+WITH moved AS (DELETE FROM console_event_state_changes RETURNING i_env, state, events)
+INSERT INTO console_event_states AS c (i_env, state, events)
+SELECT i_env, state, sum(events) FROM moved GROUP BY i_env, state ORDER BY i_env, state
+ON CONFLICT (i_env, state) DO UPDATE SET events = c.events + EXCLUDED.events;
+
+-- name: console_fold_attempt_minutes
+WITH moved AS (DELETE FROM console_attempt_changes RETURNING i_env, minute, outcome, attempts)
+INSERT INTO console_attempt_minutes AS c (i_env, minute, outcome, attempts)
+SELECT i_env, minute, outcome, sum(attempts) FROM moved
+GROUP BY i_env, minute, outcome ORDER BY i_env, minute, outcome
+ON CONFLICT (i_env, minute, outcome) DO UPDATE SET attempts = c.attempts + EXCLUDED.attempts;

@@ -401,3 +401,61 @@ ORDER BY i_event;
 -- in flight (expunge refuses), rather than its delivery vanishing under it.
 -- name: account_deliveries_lock
 SELECT i_delivery, state FROM deliveries WHERE i_event {in_ids} ORDER BY i_delivery FOR UPDATE;
+
+-- == The operator console (espf/web) ==========================================
+
+-- event_list with the console's two extra narrowings: a subscribed handler
+-- (one of the event's deliveries) and a start_time range.
+-- name: console_event_list
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
+FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
+WHERE (:i_env::bigint IS NULL OR e.i_env = :i_env)
+  AND (:event_type::text IS NULL OR t.name = :event_type)
+  AND (:state::text IS NULL OR e.state = :state)
+  AND (:before::bigint IS NULL OR e.i_event < :before)
+  AND (:var_name::text IS NULL OR (e.variables::jsonb ->> :var_name) = :var_value::text)
+  AND (:created_from::bigint IS NULL OR e.created_at >= :created_from)
+  AND (:created_to::bigint IS NULL OR e.created_at < :created_to)
+  AND (:created_by::bigint IS NULL OR e.created_by = :created_by)
+  AND (:start_from::bigint IS NULL OR e.start_at >= :start_from)
+  AND (:start_to::bigint IS NULL OR e.start_at < :start_to)
+  AND (:handler::text IS NULL OR EXISTS (
+        SELECT 1 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
+        WHERE d.i_event = e.i_event AND h.name = :handler AND h.i_env = e.i_env))
+ORDER BY e.i_event DESC LIMIT :limit;
+
+-- The same for i_account, the variable operators look for most: its expression
+-- is the one the events_by_account index holds (migration 0008), so a filter by
+-- account reads only that account's events instead of every event's JSON.
+-- name: console_event_list_by_account
+SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
+       e.created_by
+FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
+WHERE e.i_env = :i_env
+  AND (:event_type::text IS NULL OR t.name = :event_type)
+  AND (:state::text IS NULL OR e.state = :state)
+  AND (:before::bigint IS NULL OR e.i_event < :before)
+  AND (e.variables::jsonb ->> 'i_account') = :var_value::text
+  AND (:created_from::bigint IS NULL OR e.created_at >= :created_from)
+  AND (:created_to::bigint IS NULL OR e.created_at < :created_to)
+  AND (:created_by::bigint IS NULL OR e.created_by = :created_by)
+  AND (:start_from::bigint IS NULL OR e.start_at >= :start_from)
+  AND (:start_to::bigint IS NULL OR e.start_at < :start_to)
+  AND (:handler::text IS NULL OR EXISTS (
+        SELECT 1 FROM deliveries d JOIN handlers h ON h.i_handler = d.i_handler
+        WHERE d.i_event = e.i_event AND h.name = :handler AND h.i_env = e.i_env))
+ORDER BY e.i_event DESC LIMIT :limit;
+
+-- Scheduled events becoming due within the next hour and the next day.
+-- name: console_due_soon
+SELECT count(*) FILTER (WHERE start_at < :hour_end), count(*) FROM events
+WHERE state = 'scheduled' AND start_at >= :now AND start_at < :day_end
+  AND i_env = :i_env AND (:created_by::bigint IS NULL OR created_by = :created_by);
+
+-- Attempts per bucket and outcome, from the per-minute summary (migration 0008).
+-- name: console_attempt_buckets
+SELECT (minute / :bucket_ms::bigint) * :bucket_ms::bigint AS bucket, outcome, sum(attempts)
+FROM console_attempt_minutes
+WHERE i_env = :i_env AND minute >= :since AND minute < :until
+GROUP BY bucket, outcome;
