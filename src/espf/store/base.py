@@ -391,6 +391,7 @@ class Store(Protocol):
     async def schedule_materialize_due(self, now: int, limit: int, decide: Decide) -> Materialized:
         """Materialize up to ``limit`` due schedules in one transaction,
         each occurrence at most once (schedule_plans.materialize_due)."""
+
     # -- the operator console (espf/web) ------------------------------------------
     async def console_event_list(
         self,

@@ -1,4 +1,4 @@
-"""Migration 0005 on a SQLite database that already holds events and
+"""The console's migration on a SQLite database that already holds events and
 attempts: the console's summaries start from what is there, and the triggers
 keep them right from then on."""
 
@@ -11,6 +11,8 @@ from espf.store.sql_loader import load_migrations
 from espf.store.sqlite import SqliteStore, _split_statements
 
 MINUTE = 60_000
+MIGRATIONS = load_migrations("sqlite")
+CONSOLE = next(version for version, name, _ in MIGRATIONS if name == "console")
 T0 = 1_700_000_040_000  # a whole minute
 
 
@@ -21,7 +23,7 @@ async def test_summaries_count_the_existing_history(tmp_path: Path) -> None:
         "CREATE TABLE espf_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
         "applied_at TEXT NOT NULL DEFAULT 'then')"
     )
-    for version, name, sql in load_migrations("sqlite")[:4]:
+    for version, name, sql in MIGRATIONS[: CONSOLE - 1]:
         for statement in _split_statements(sql):
             conn.execute(statement)
         conn.execute("INSERT INTO espf_migrations (version, name) VALUES (?, ?)", (version, name))
@@ -56,7 +58,7 @@ async def test_summaries_count_the_existing_history(tmp_path: Path) -> None:
     store = SqliteStore(f"sqlite:///{path}")
     await store.open()
     try:
-        assert 5 in await store.migrate()
+        assert CONSOLE in await store.migrate()
         assert await store.console_event_counts(1, None) == {
             "delivered": 2,
             "failed": 1,
