@@ -353,7 +353,7 @@ SELECT i_delivery, state FROM deliveries WHERE i_event {in_ids} ORDER BY i_deliv
 -- (one of the event's deliveries) and a start_time range.
 -- name: console_event_list
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by
+       e.created_by, e.local_start, e.time_zone
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE (:i_env IS NULL OR e.i_env = :i_env)
   AND (:event_type IS NULL OR t.name = :event_type)
@@ -375,7 +375,7 @@ ORDER BY e.i_event DESC LIMIT :limit;
 -- account reads only that account's events instead of every event's JSON.
 -- name: console_event_list_by_account
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by
+       e.created_by, e.local_start, e.time_zone
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE e.i_env = :i_env
   AND (:event_type IS NULL OR t.name = :event_type)
