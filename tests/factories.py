@@ -9,7 +9,15 @@ from typing import Any
 
 import orjson
 
-from espf.domain import AuthMethod, ClaimedDelivery, Handler, HandlerSettings, NewEvent
+from espf.domain import (
+    AttemptOutcome,
+    AuthMethod,
+    ClaimedDelivery,
+    DeliveryState,
+    Handler,
+    HandlerSettings,
+    NewEvent,
+)
 
 # A handler as the store returns it: basic auth, enabled, not paused.
 _HANDLER = Handler(
@@ -76,3 +84,19 @@ def a_new_event(
         start_at=start_at,
     )
     return replace(event, **changes)
+
+
+def a_delivered_outcome(claimed: ClaimedDelivery, at: int) -> AttemptOutcome:
+    """The first attempt of ``claimed``, answered 200 at ``at``."""
+    return AttemptOutcome(
+        i_delivery=claimed.i_delivery,
+        attempt_no=1,
+        started_at=at,
+        duration_ms=5,
+        status_code=200,
+        error=None,
+        new_state=DeliveryState.DELIVERED,
+        next_at=None,
+        i_event=claimed.i_event,
+        i_handler=claimed.handler.i_handler,
+    )

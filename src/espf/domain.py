@@ -260,6 +260,8 @@ class ClaimedDelivery:
     # The current retry budget started at this attempt count and instant.
     budget_from_attempt: int = 0
     budget_from_at: int = 0
+    # Not before this instant (ms): its slot in the handler's rate limit.
+    send_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)

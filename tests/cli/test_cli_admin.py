@@ -136,7 +136,7 @@ def test_handler_delivery_limits(cli: Cli) -> None:
         "handler", "create", "3", "Hss", "--url", "http://127.0.0.1:9/", "--auth", "none",
         "--max-in-flight", "4", "--max-rate", "50",
     )  # fmt: skip
-    assert "limits:       4 in flight, 50/s (burst 3)" in cli("handler", "show", "3", "Hss")
+    assert "limits:       4 in flight, 50/s (burst 1)" in cli("handler", "show", "3", "Hss")
     cli("handler", "set", "3", "Hss", "--max-in-flight", "0", "--rate-burst", "10")
     assert "limits:       50/s (burst 10)" in cli("handler", "show", "3", "Hss")
     refused = cli("handler", "set", "3", "Hss", "--max-rate", "-5", code=2)

@@ -11,9 +11,10 @@ from collections import Counter
 
 import orjson
 
-from espf.domain import AttemptOutcome, ClaimedDelivery, DeliveryState, Handler, NewEvent
+from espf.domain import ClaimedDelivery, Handler, NewEvent
 from espf.maintenance import MaintenanceWindow
 from espf.store import Store, create_store
+from tests.factories import a_delivered_outcome
 
 from .senders import sender_settings
 
@@ -41,21 +42,6 @@ def _by_handler(claimed: list[ClaimedDelivery]) -> Counter[str]:
     return Counter(d.handler.name for d in claimed)
 
 
-def _delivered(claimed: ClaimedDelivery, at: int) -> AttemptOutcome:
-    return AttemptOutcome(
-        i_delivery=claimed.i_delivery,
-        attempt_no=1,
-        started_at=at,
-        duration_ms=5,
-        status_code=200,
-        error=None,
-        new_state=DeliveryState.DELIVERED,
-        next_at=None,
-        i_event=claimed.i_event,
-        i_handler=claimed.handler.i_handler,
-    )
-
-
 async def test_the_rate_is_one_bucket_for_every_node_and_never_holds_back_others(
     store: Store,
 ) -> None:
@@ -64,13 +50,24 @@ async def test_the_rate_is_one_bucket_for_every_node_and_never_holds_back_others
     await _events(store, i_type, 10)
 
     first = await store.dispatch_due("n1", T0, 100)
-    assert _by_handler(first) == {"free": 10, "limited": 3}  # the burst, and all the rest
+    # The burst and what comes within the 250 ms lookahead (2.5 tokens at
+    # 10/s), each with its send slot; and all the rest.
+    assert _by_handler(first) == {"free": 10, "limited": 5}
+    assert _slots(first) == [T0, T0, T0, T0 + 100, T0 + 200]
+    assert {d.send_at for d in first if d.handler.name == "free"} == {0}
     assert await store.dispatch_due("n2", T0, 100) == []  # the bucket is shared
-    assert await store.next_due_at() == T0 + 100  # one token at 10/s
+    assert await store.next_due_at() == T0 + 50  # a token within the lookahead
 
-    assert _by_handler(await store.dispatch_due("n2", T0 + 100, 100)) == {"limited": 1}
-    assert _by_handler(await store.dispatch_due("n3", T0 + 350, 100)) == {"limited": 2}
-    assert await store.next_due_at() == T0 + 400
+    second = await store.dispatch_due("n2", T0 + 100, 100)
+    assert _slots(second) == [T0 + 300]
+    third = await store.dispatch_due("n3", T0 + 350, 100)
+    # Every slot 100 ms after the one before, whichever node holds it.
+    assert _slots(third) == [T0 + 400, T0 + 500, T0 + 600]
+    assert await store.next_due_at() == T0 + 450
+
+
+def _slots(claimed: list[ClaimedDelivery]) -> list[int]:
+    return sorted(d.send_at for d in claimed if d.handler.name == "limited")
 
 
 async def test_at_most_max_in_flight_open_over_every_node(store: Store) -> None:
@@ -84,7 +81,7 @@ async def test_at_most_max_in_flight_open_over_every_node(store: Store) -> None:
     assert await store.next_due_at() is None
 
     done = next(d for d in first if d.handler.name == "limited")
-    await store.delivery_record_outcomes("n1", [_delivered(done, T0 + 20)])
+    await store.delivery_record_outcomes("n1", [a_delivered_outcome(done, T0 + 20)])
     assert await store.next_due_at() == T0
     assert _by_handler(await store.dispatch_due("n2", T0 + 30, 100)) == {"limited": 1}
 

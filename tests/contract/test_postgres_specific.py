@@ -8,6 +8,8 @@ here open as many stores on it as a test needs.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +23,7 @@ from espf.errors import Unavailable
 from espf.store import Store, create_store
 from espf.store.postgres import PostgresStore
 from espf.store.sql_loader import load_migrations
+from tests.factories import a_delivered_outcome
 
 from .senders import sender_settings
 
@@ -266,3 +269,71 @@ async def terminate_backends(application_name: str) -> int:
         return len(killed)
     finally:
         await conn.close()
+
+
+async def _limited_handler(store: Store, **limits: Any) -> int:
+    await store.migrate()
+    await store.ensure_builtin_event_types(T0)
+    await store.env_create(1, "default", T0)
+    event_type = await store.event_type_create_custom("Custom/Limited", T0)
+    handler = await store.handler_create(1, "limited", sender_settings(**limits), T0)
+    await store.subscription_add(handler.i_handler, event_type.i_event_type)
+    return event_type.i_event_type
+
+
+async def test_nodes_claiming_at_once_share_one_rate_slot_by_slot(postgres_url: str) -> None:
+    """Three stores claim a rate-limited handler's backlog as fast as they
+    can for 1.5 s of the clock: every send slot they are given is a slot of
+    one bucket, 20 ms after the one before (50/s), whoever took it."""
+    async with open_stores(postgres_url, 3) as stores:
+        i_type = await _limited_handler(stores[0], max_rate=50.0)
+        await asyncio.gather(
+            *(stores[0].event_insert(NewEvent(1, i_type, "{}", T0), T0) for _ in range(200))
+        )
+        start = time.monotonic()
+
+        async def node(store: Store, name: str) -> list[int]:
+            slots: list[int] = []
+            while (elapsed := time.monotonic() - start) < 1.5:
+                now = T0 + int(elapsed * 1000)
+                slots += [d.send_at for d in await store.dispatch_due(name, now, 64)]
+                await asyncio.sleep(0.001)
+            return slots
+
+        found = await asyncio.gather(*(node(s, f"n{k}") for k, s in enumerate(stores)))
+    slots = sorted(s for node_slots in found for s in node_slots)
+    assert len(slots) >= 60, slots
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert min(gaps) >= 19, gaps  # 1 ms of rounding
+
+
+async def test_nodes_claiming_at_once_never_open_more_than_max_in_flight(
+    postgres_url: str,
+) -> None:
+    """Four stores claim a handler with max_in_flight = 3 as fast as they
+    can, each finishing what it holds right after: the requests open over
+    all of them never exceed 3 (a count that does not see what another node
+    has just claimed lets more through)."""
+    async with open_stores(postgres_url, 4) as stores:
+        i_type = await _limited_handler(stores[0], max_in_flight=3)
+        await asyncio.gather(
+            *(stores[0].event_insert(NewEvent(1, i_type, "{}", T0), T0) for _ in range(400))
+        )
+        open_now, most_open, delivered = 0, 0, 0
+
+        async def node(store: Store, name: str) -> None:
+            nonlocal open_now, most_open, delivered
+            for round_no in range(150):
+                claimed = await store.dispatch_due(name, T0 + round_no, 10)
+                open_now += len(claimed)
+                most_open = max(most_open, open_now)
+                if claimed:
+                    outcomes = [a_delivered_outcome(d, T0 + round_no) for d in claimed]
+                    await store.delivery_record_outcomes(name, outcomes)
+                    # Counted closed once written: until then it is open in the database.
+                    open_now -= len(claimed)
+                    delivered += len(claimed)
+
+        await asyncio.gather(*(node(s, f"n{k}") for k, s in enumerate(stores)))
+    assert delivered >= 30
+    assert most_open == 3

@@ -26,6 +26,7 @@ from espf.config import Settings
 from espf.dispatch.auto_pause import AutoPauser
 from espf.dispatch.outcome import decide_outcome
 from espf.dispatch.outcomes import OutcomeRecorder
+from espf.dispatch.pacing import Pacer
 from espf.dispatch.pruner import Pruner
 from espf.dispatch.sender import EventSender
 from espf.domain import ClaimedDelivery, DeliveryState, HandlerHealth, RetryOverrides
@@ -78,6 +79,7 @@ class Dispatcher:
         self.policy: RetryPolicy = settings.retry_policy
         self._sender = sender or EventSender(settings.handler_connections)
         self._rng = rng or random.Random()
+        self._pacer = Pacer()
         self._policies: dict[RetryOverrides, RetryPolicy] = {}
         self.metrics = metrics or Metrics()
         # Shared with the service of this process (runner.py), so that its
@@ -263,6 +265,16 @@ class Dispatcher:
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         started_at = self.clock.now_ms()
+        if delivery.send_at > started_at:
+            # Claimed a little ahead of its slot in the handler's rate.
+            await asyncio.sleep((delivery.send_at - started_at) / 1000)
+            started_at = self.clock.now_ms()
+        if delivery.handler.max_rate:
+            # Timers that fired late together go out spaced, not at once.
+            wait_ms = self._pacer.reserve(delivery.handler, started_at)
+            if wait_ms:
+                await asyncio.sleep(wait_ms / 1000)
+                started_at = self.clock.now_ms()
         t0 = time.perf_counter()
         result = await self._sender.send(delivery)
         duration_ms = int((time.perf_counter() - t0) * 1000)

@@ -15,6 +15,7 @@ other in a circle; SQLite's single writer skips the locks.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from espf.delivery_reasons import (
@@ -116,7 +117,8 @@ def dispatch_due(
         yield from fan_out([r[0] for r in due], now)
     # Limited handlers first: their share is bounded by their limits, and a
     # backlog of unlimited work must not starve them.
-    ids = (yield from claim_limited(node_id, now, limit)) if with_limits else []
+    send_at = (yield from claim_limited(node_id, now, limit)) if with_limits else {}
+    ids = list(send_at)
     if len(ids) < limit:
         params = {"node_id": node_id, "now": now, "limit": limit - len(ids)}
         ids += [r[0] for r in (yield rows("delivery_claim_due", params))]
@@ -124,6 +126,11 @@ def dispatch_due(
         return []
     detail = yield rows("delivery_claimed_detail", {"ids": ids})
     deliveries = to.claimed_deliveries([tuple(r) for r in detail])
+    if send_at:
+        deliveries = [
+            replace(d, send_at=send_at[d.i_delivery]) if d.i_delivery in send_at else d
+            for d in deliveries
+        ]
     yield run("event_mark_in_flight", {"ids": sorted({d.i_event for d in deliveries})})
     return deliveries
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from espf.domain import Handler
 from espf.maintenance import MaintenanceWindow, OpenWindow, is_open, next_window
-from espf.rate_limits import Bucket, full_bucket, is_limited, may_send, refill, spend
+from espf.rate_limits import Bucket, Spent, full_bucket, is_limited, may_send, refill, spend
 from espf.store import rows as to
 from espf.store.plan import Plan, row, rows, run
 
-_HANDLER_AT = 5  # where the handler's columns start in a limiter_ready row
+_HANDLER_AT = 4  # where the handler's columns start in a limiter_ready row
 
 
 def window_of(found: Sequence[Any]) -> MaintenanceWindow:
@@ -33,44 +33,46 @@ def windows_of(i_handler: int) -> Plan[list[MaintenanceWindow]]:
     return [window_of(r) for r in found]
 
 
-def claim_limited(node_id: str, now: int, limit: int) -> Plan[list[int]]:
+def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
     """Claim up to ``limit`` due deliveries of limited handlers, as many of
-    each as its limits and windows allow now; answer their ids."""
+    each as its limits and windows allow now; answer each claimed id with
+    the instant it may be sent (its slot in the rate)."""
     if limit <= 0:
-        return []
-    claimed: list[int] = []
+        return {}
+    claimed: dict[int, int] = {}
     for found in (yield rows("limiter_ready", {"now": now})):
         wanted = limit - len(claimed)
         if wanted <= 0:
             break
         handler = to.handler(found, _HANDLER_AT)
-        window = None if found[4] is None else OpenWindow(int(found[3]), int(found[4]))
+        window = None if found[3] is None else OpenWindow(int(found[2]), int(found[3]))
         if window is not None and now >= window.closes_at:
             window = next_window((yield from windows_of(handler.i_handler)), now)
         bucket = refill(handler, Bucket(float(found[0]), int(found[1])), now)
-        got: list[int] = []
         if is_open(window, now):
             assert window is not None
-            ready_at = window.closes_at  # nothing goes out until it ends
+            spent = Spent(bucket, window.closes_at, [])  # nothing goes out until it ends
         else:
-            allowed = may_send(handler, bucket, int(found[2]), wanted)
+            key = {"i_handler": handler.i_handler}
+            in_flight = int((yield row("limiter_in_flight", key))[0])
+            allowed = may_send(handler, bucket, in_flight, wanted)
+            got: list[int] = []
             if allowed:
-                params = {"i_handler": handler.i_handler, "node_id": node_id, "now": now}
-                params["limit"] = allowed
-                got = [r[0] for r in (yield rows("delivery_claim_due_limited", params))]
-            bucket, ready_at = spend(handler, bucket, len(got))
+                params = key | {"node_id": node_id, "now": now, "limit": allowed}
+                got = sorted(r[0] for r in (yield rows("delivery_claim_due_limited", params)))
+            spent = spend(handler, bucket, len(got))
+            claimed.update(zip(got, spent.send_at, strict=True))
         yield run(
             "limiter_update",
             {
                 "i_handler": handler.i_handler,
-                "tokens": bucket.tokens,
-                "refilled_at": bucket.refilled_at,
-                "ready_at": ready_at,
+                "tokens": spent.bucket.tokens,
+                "refilled_at": spent.bucket.refilled_at,
+                "ready_at": spent.ready_at,
                 "window_from": window.opens_at if window else None,
                 "window_until": window.closes_at if window else None,
             },
         )
-        claimed += got
     return claimed
 
 

@@ -740,6 +740,11 @@ INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at)
 VALUES (:i_handler, :tokens, :now, 0)
 ON CONFLICT (i_handler) DO NOTHING;
 
+-- The requests open to a limited handler on every node, read after its
+-- limiter row is locked (see limiter_ready).
+-- name: limiter_in_flight
+SELECT count(*) FROM deliveries WHERE i_handler = :i_handler AND state = 'in_flight';
+
 -- name: limiter_delete
 DELETE FROM handler_limits WHERE i_handler = :i_handler;
 

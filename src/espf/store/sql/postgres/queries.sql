@@ -132,13 +132,14 @@ FROM due WHERE d.i_delivery = due.i_delivery
 RETURNING d.i_delivery;
 
 -- Limited handlers with due work whose bucket is ready: the bucket, the
--- requests open on every node, the maintenance window, the handler. The limiter row stays locked
--- until the claim commits, so that nodes take a shared budget in turns; a
--- node finding it locked leaves that handler to the node holding it.
+-- maintenance window, the handler. The limiter row stays locked until the
+-- claim commits, so that nodes take a shared budget in turns; a node finding
+-- it locked leaves that handler to the node holding it. The requests open
+-- are counted by limiter_in_flight, a statement of its own: this one's
+-- snapshot is taken before the lock is granted, so it would not see what
+-- the node that held the lock has just claimed.
 -- name: limiter_ready
-SELECT l.tokens, l.refilled_at,
-       (SELECT count(*) FROM deliveries f WHERE f.i_handler = l.i_handler AND f.state = 'in_flight'),
-       l.window_from, l.window_until, {handler_columns:h}
+SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, {handler_columns:h}
 FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
 WHERE l.ready_at <= :now
   AND EXISTS (SELECT 1 FROM deliveries d WHERE d.i_handler = l.i_handler

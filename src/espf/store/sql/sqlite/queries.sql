@@ -105,11 +105,9 @@ WHERE i_delivery IN (SELECT i_delivery FROM deliveries
 RETURNING i_delivery;
 
 -- Limited handlers with due work whose bucket is ready: the bucket, the
--- requests open on every node, the maintenance window, the handler.
+-- maintenance window, the handler (the requests open: limiter_in_flight).
 -- name: limiter_ready
-SELECT l.tokens, l.refilled_at,
-       (SELECT count(*) FROM deliveries f WHERE f.i_handler = l.i_handler AND f.state = 'in_flight'),
-       l.window_from, l.window_until, {handler_columns:h}
+SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, {handler_columns:h}
 FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
 WHERE l.ready_at <= :now
   AND EXISTS (SELECT 1 FROM deliveries d WHERE d.i_handler = l.i_handler
