@@ -70,7 +70,7 @@ def _handler_options(creating: bool) -> Callable[[Callable[..., Any]], Callable[
             click.option(
                 "--rate-burst",
                 type=int,
-                help="requests the rate lets out at once (default: rate/20)",
+                help="requests the rate lets out at once after a quiet spell (default 1)",
             ),
             click.option("--tls-verify/--no-tls-verify", default=None, help="verify certificates"),
             click.option("--tls-ca-file", help="CA bundle to verify the Application with"),
