@@ -35,6 +35,7 @@ from espf.client.errors import (
     Unauthorized,
     Unavailable,
 )
+from espf.client.methods import Operations
 from espf.client.models import (
     AccountExpunged,
     AccountStatus,
@@ -70,6 +71,7 @@ from espf.client.models import (
     UserDeleted,
     WindowSpan,
 )
+from espf.client.operations import HandlerChanges, HandlerFields
 from espf.client.sync import Client
 
 __all__ = [
@@ -97,11 +99,14 @@ __all__ = [
     "EventTypeDeleted",
     "Forbidden",
     "Handler",
+    "HandlerChanges",
     "HandlerDeleted",
+    "HandlerFields",
     "Maintenance",
     "MaintenanceWindow",
     "NotFound",
     "Occurrence",
+    "Operations",
     "RateLimited",
     "ReplayResult",
     "RetrySettings",

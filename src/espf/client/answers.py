@@ -50,6 +50,16 @@ def read_answer(call: Call[T], response: httpx.Response) -> T:
     )
 
 
+def http_options(base_url: str, login: str, password: str, timeout: float) -> dict[str, Any]:
+    """What both clients give their httpx client."""
+    return {
+        "base_url": base_url,
+        "auth": httpx.BasicAuth(login, password),
+        "timeout": timeout,
+        "headers": {"User-Agent": "espf-client"},
+    }
+
+
 def no_answer(call: Call[Any], exc: httpx.TransportError) -> Unavailable:
     """A request that got no HTTP answer (refused, reset, timed out)."""
     return Unavailable(None, "no_answer", f"{call.method} {call.path}: {type(exc).__name__}: {exc}")
@@ -67,6 +77,16 @@ class RetryClock:
         self.longest_delay = longest_delay
         self.attempts = 0
         self._give_up_at = time.monotonic() + deadline_s
+
+    def delay_or_raise(self, call: Call[Any], exc: httpx.TransportError | EspfError) -> float:
+        """Seconds to wait before sending ``call`` again after ``exc``; the
+        error (an EspfError, also for a request without an answer) when it
+        is not to be sent again."""
+        error = no_answer(call, exc) if isinstance(exc, httpx.TransportError) else exc
+        delay = self.delay_after(call, error)
+        if delay is None:
+            raise error
+        return delay
 
     def delay_after(self, call: Call[Any], error: EspfError) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
