@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from espf.domain import Event, EventFilter
-from espf.store import rows
-from espf.store.params import event_filter_params
 from espf.store.sql_backend import SqlBackend
 
 Summary = Literal["event_states", "attempt_minutes"]
 
 # The variable with an index of its own (events_by_account, migration 0008).
-ACCOUNT_VARIABLE = "i_account"
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
@@ -26,22 +22,6 @@ class ConsoleReads(SqlBackend):
         """Bring a summary table up to date before it is read; nothing to do
         where the triggers keep it so."""
         return None
-
-    async def console_event_list(
-        self,
-        event_filter: EventFilter,
-        handler: str | None,
-        start_from: int | None,
-        start_to: int | None,
-    ) -> list[Event]:
-        params = event_filter_params(event_filter) | {
-            "handler": handler,
-            "start_from": start_from,
-            "start_to": start_to,
-        }
-        by_account = event_filter.i_env is not None and params["var_name"] == ACCOUNT_VARIABLE
-        query = "console_event_list_by_account" if by_account else "console_event_list"
-        return [rows.event(r) for r in await self._fetchall(query, params)]
 
     async def console_event_counts(self, i_env: int, created_by: int | None) -> dict[str, int]:
         await self._fold_console_summary("event_states")

@@ -14,7 +14,6 @@ from espf.domain import (
     ClaimedDelivery,
     Delivery,
     Event,
-    EventFilter,
     Handler,
     HandlerHealth,
     NewEvent,
@@ -24,7 +23,7 @@ from espf.domain import (
 from espf.store import delivery_rules as rules
 from espf.store import record_plans as records
 from espf.store import rows
-from espf.store.params import event_filter_params, new_event_params, outcome_params, replay_params
+from espf.store.params import new_event_params, outcome_params, replay_params
 from espf.store.plan import IntegrityFailure
 from espf.store.sql_backend import SqlBackend, type_gone
 
@@ -58,10 +57,6 @@ class DeliveryOperations(SqlBackend):
     async def event_get(self, i_event: int, i_env: int | None) -> Event | None:
         row = await self._fetchone("event_get", {"i_event": i_event, "i_env": i_env})
         return rows.event(row) if row else None
-
-    async def event_list(self, event_filter: EventFilter) -> list[Event]:
-        params = event_filter_params(event_filter)
-        return [rows.event(r) for r in await self._fetchall("event_list", params)]
 
     async def event_count_by_state(self) -> dict[str, int]:
         return {r[0]: r[1] for r in await self._fetchall("event_count_by_state", {})}

@@ -10,6 +10,7 @@ copying, and waking other processes (``announce_due``).
 from __future__ import annotations
 
 from espf.store.console_reads import ConsoleReads
+from espf.store.event_lists import EventLists
 from espf.store.sql_deliveries import DeliveryOperations
 from espf.store.sql_limits import LimitOperations
 from espf.store.sql_records import RecordOperations
@@ -26,5 +27,6 @@ class SqlStore(
     RetentionOperations,
     LimitOperations,
     ConsoleReads,
+    EventLists,
 ):
     """The operations of both halves; a backend adds the hooks."""

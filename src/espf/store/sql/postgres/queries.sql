@@ -61,20 +61,6 @@ SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.stat
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE e.i_event = :i_event AND (:i_env::bigint IS NULL OR e.i_env = :i_env);
 
--- name: event_list
-SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by, e.local_start, e.time_zone
-FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
-WHERE (:i_env::bigint IS NULL OR e.i_env = :i_env)
-  AND (:event_type::text IS NULL OR t.name = :event_type)
-  AND (:state::text IS NULL OR e.state = :state)
-  AND (:before::bigint IS NULL OR e.i_event < :before)
-  AND (:var_name::text IS NULL OR (e.variables::jsonb ->> :var_name) = :var_value::text)
-  AND (:created_from::bigint IS NULL OR e.created_at >= :created_from)
-  AND (:created_to::bigint IS NULL OR e.created_at < :created_to)
-  AND (:created_by::bigint IS NULL OR e.created_by = :created_by)
-ORDER BY e.i_event DESC LIMIT :limit;
-
 -- Take the due events off the schedule, oldest first. SKIP LOCKED: events
 -- another dispatcher is taking right now are left to it, so no event is
 -- fanned out twice (deliveries' UNIQUE (i_event, i_handler) is the second
@@ -405,8 +391,9 @@ SELECT i_delivery, state FROM deliveries WHERE i_event {in_ids} ORDER BY i_deliv
 
 -- == The operator console (espf/web) ==========================================
 
--- event_list with the console's two extra narrowings: a subscribed handler
--- (one of the event's deliveries) and a start_time range.
+-- Events, newest first, by every filter of the API's event/list and the
+-- console's two more: a subscribed handler (one of the event's deliveries)
+-- and a start_time range. The API's list passes NULL for those two.
 -- name: console_event_list
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
        e.created_by, e.local_start, e.time_zone

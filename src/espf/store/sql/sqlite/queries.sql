@@ -52,20 +52,6 @@ SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.stat
 FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
 WHERE e.i_event = :i_event AND (:i_env IS NULL OR e.i_env = :i_env);
 
--- name: event_list
-SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
-       e.created_by, e.local_start, e.time_zone
-FROM events e JOIN event_types t ON t.i_event_type = e.i_event_type
-WHERE (:i_env IS NULL OR e.i_env = :i_env)
-  AND (:event_type IS NULL OR t.name = :event_type)
-  AND (:state IS NULL OR e.state = :state)
-  AND (:before IS NULL OR e.i_event < :before)
-  AND (:var_name IS NULL OR CAST(json_extract(e.variables, '$."' || :var_name || '"') AS TEXT) = :var_value)
-  AND (:created_from IS NULL OR e.created_at >= :created_from)
-  AND (:created_to IS NULL OR e.created_at < :created_to)
-  AND (:created_by IS NULL OR e.created_by = :created_by)
-ORDER BY e.i_event DESC LIMIT :limit;
-
 -- Take the due events off the schedule, oldest first.
 -- name: event_take_due
 UPDATE events SET state = 'pending', dispatched_at = :now
@@ -347,8 +333,9 @@ SELECT i_delivery, state FROM deliveries WHERE i_event {in_ids} ORDER BY i_deliv
 
 -- == The operator console (espf/web) ==========================================
 
--- event_list with the console's two extra narrowings: a subscribed handler
--- (one of the event's deliveries) and a start_time range.
+-- Events, newest first, by every filter of the API's event/list and the
+-- console's two more: a subscribed handler (one of the event's deliveries)
+-- and a start_time range. The API's list passes NULL for those two.
 -- name: console_event_list
 SELECT e.i_event, e.i_env, t.name, e.variables, e.start_at, e.created_at, e.state,
        e.created_by, e.local_start, e.time_zone
