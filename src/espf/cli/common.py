@@ -63,3 +63,18 @@ def with_service(ctx: click.Context, action: Callable[[Service], Awaitable[T]]) 
             return await action(service)
 
     return run_or_exit(run())
+
+
+# The password options of ``user create`` and ``user set-password``.
+password_option = click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="at least 8 characters; asked for (twice, not echoed) when not given",
+)
+weak_password_option = click.option(
+    "--allow-weak-password",
+    is_flag=True,
+    help="accept a password shorter than 8 characters (an existing Application's); logged",
+)

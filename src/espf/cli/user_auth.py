@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from espf.cli.common import with_service
+from espf.cli.common import password_option, weak_password_option, with_service
 from espf.cli.output import table
 from espf.clock import format_ms
 from espf.service import Service
@@ -14,18 +14,8 @@ from espf.service import Service
 @click.command("set-password")
 @click.argument("i_env", type=int)
 @click.argument("login")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="at least 8 characters; asked for (twice, not echoed) when not given",
-)
-@click.option(
-    "--allow-weak-password",
-    is_flag=True,
-    help="accept a password shorter than 8 characters (an existing Application's); logged",
-)
+@password_option
+@weak_password_option
 @click.pass_context
 def set_password(
     ctx: click.Context, i_env: int, login: str, password: str, allow_weak_password: bool

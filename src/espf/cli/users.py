@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from espf.cli.common import with_service
+from espf.cli.common import password_option, weak_password_option, with_service
 from espf.cli.output import table
 from espf.domain import Role
 
@@ -48,13 +48,7 @@ def user() -> None:
 @user.command("create")
 @click.argument("i_env", type=int)
 @click.argument("login")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="at least 8 characters; asked for (twice, not echoed) when not given",
-)
+@password_option
 @click.option(
     "--role",
     type=click.Choice([r.value for r in Role]),
@@ -62,11 +56,7 @@ def user() -> None:
     show_default=True,
     help="producer: create and read its own events; admin: everything in its environment",
 )
-@click.option(
-    "--allow-weak-password",
-    is_flag=True,
-    help="accept a password shorter than 8 characters (an existing Application's); logged",
-)
+@weak_password_option
 @click.pass_context
 def user_create(
     ctx: click.Context,

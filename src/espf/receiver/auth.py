@@ -43,6 +43,18 @@ class NoAuth:
         return "NoAuth()"
 
 
+def _credentials(headers: Headers, header: str, scheme: str, what: str) -> str:
+    """What follows ``scheme`` in ``header``; NotAuthenticated, saying
+    what was expected, when the header is missing or of another scheme."""
+    value = headers.get(header)
+    if value is None:
+        raise NotAuthenticated(f"the {header} header is missing ({what})")
+    given, _, rest = value.partition(" ")
+    if given.lower() != scheme.lower():
+        raise NotAuthenticated(f"the {header} header is not {what}")
+    return rest
+
+
 class BasicAuth:
     """``Authorization: Basic base64(login:password)`` (the handler's
     ``--login``/``--password``); ``header`` as in ``--auth-header``."""
@@ -56,12 +68,7 @@ class BasicAuth:
         return f"BasicAuth(login={self.login!r}, header={self.header!r})"
 
     def verify(self, headers: Headers, body: bytes, now: float) -> str | None:
-        value = headers.get(self.header)
-        if value is None:
-            raise NotAuthenticated(f"the {self.header} header is missing (Basic credentials)")
-        scheme, _, encoded = value.partition(" ")
-        if scheme.lower() != "basic":
-            raise NotAuthenticated(f"the {self.header} header is not Basic credentials")
+        encoded = _credentials(headers, self.header, "Basic", "Basic credentials")
         try:
             login, _, password = (
                 base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
@@ -89,12 +96,7 @@ class TokenAuth:
         return f"TokenAuth(scheme={self.scheme!r}, header={self.header!r})"
 
     def verify(self, headers: Headers, body: bytes, now: float) -> str | None:
-        value = headers.get(self.header)
-        if value is None:
-            raise NotAuthenticated(f"the {self.header} header is missing ({self.scheme} token)")
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() != self.scheme.lower():
-            raise NotAuthenticated(f"the {self.header} header is not a {self.scheme} token")
+        token = _credentials(headers, self.header, self.scheme, f"a {self.scheme} token")
         if not _same(token.strip(), self._token):
             raise NotAuthenticated(f"wrong {self.scheme} token")
         return None
