@@ -51,19 +51,43 @@ async def test_the_rate_is_one_bucket_for_every_node_and_never_holds_back_others
 
     first = await store.dispatch_due("n1", T0, 100)
     # The burst and what comes within the 250 ms lookahead (2.5 tokens at
-    # 10/s), each with its send slot; and all the rest.
+    # 10/s), each with its send slot, the first 100 ms after the claim (the
+    # headroom for its commit); and all the rest.
     assert _by_handler(first) == {"free": 10, "limited": 5}
-    assert _slots(first) == [T0, T0, T0, T0 + 100, T0 + 200]
+    assert _slots(first) == [T0 + 100, T0 + 100, T0 + 100, T0 + 200, T0 + 300]
     assert {d.send_at for d in first if d.handler.name == "free"} == {0}
-    assert await store.dispatch_due("n2", T0, 100) == []  # the bucket is shared
-    assert await store.next_due_at() == T0 + 50  # a token within the lookahead
+    assert await store.dispatch_due("n1", T0, 100) == []  # the bucket is spent
+    assert await store.next_due_at("n1") == T0 + 50  # a token within the lookahead
 
-    second = await store.dispatch_due("n2", T0 + 100, 100)
-    assert _slots(second) == [T0 + 300]
-    third = await store.dispatch_due("n3", T0 + 350, 100)
-    # Every slot 100 ms after the one before, whichever node holds it.
-    assert _slots(third) == [T0 + 400, T0 + 500, T0 + 600]
-    assert await store.next_due_at() == T0 + 450
+    second = await store.dispatch_due("n1", T0 + 100, 100)
+    assert _slots(second) == [T0 + 400]
+    third = await store.dispatch_due("n1", T0 + 350, 100)
+    # Every slot 100 ms after the one before.
+    assert _slots(third) == [T0 + 500, T0 + 600, T0 + 700]
+    assert await store.next_due_at("n1") == T0 + 450
+
+
+async def test_one_node_at_a_time_sends_a_rate_limited_handlers_requests(store: Store) -> None:
+    _, _, i_type = await _setup(store, max_rate=10.0)
+    await _events(store, i_type, 20)
+    await store.node_heartbeat("n1", "host", 1, T0)
+    first = await store.dispatch_due("n1", T0, 100)
+    assert _slots(first)[-1] == T0 + 300  # 1 token and 2.5 ahead: slots to T0 + 300
+    # n1's turn lasts 500 ms past its last slot (on the claim's clock, 100 ms
+    # earlier): others are not even due before, and take nothing.
+    assert await store.next_due_at("n2") == T0 + 700
+    assert await store.next_due_at("n1") == T0 + 50
+    assert _by_handler(await store.dispatch_due("n2", T0 + 600, 100)) == {}
+    # n1 claiming again keeps its turn.
+    assert _by_handler(await store.dispatch_due("n1", T0 + 600, 100)) == {"limited": 3}
+    assert _by_handler(await store.dispatch_due("n2", T0 + 900, 100)) == {}
+    # n1 went quiet: its turn passed.
+    taken = await store.dispatch_due("n2", T0 + 2000, 100)
+    assert _by_handler(taken) == {"limited": 3}
+    # A node stopping cleanly ends its turn at once.
+    await store.node_heartbeat("n2", "host", 2, T0 + 2000)
+    await store.node_release("n2", T0 + 2001)
+    assert _by_handler(await store.dispatch_due("n1", T0 + 2500, 100)) == {"limited": 3}
 
 
 def _slots(claimed: list[ClaimedDelivery]) -> list[int]:

@@ -229,7 +229,7 @@ class Dispatcher:
     async def _sleep_until_next_due(self) -> None:
         poll_s = self.settings.poll_interval_s
         try:
-            next_due = await self.store.next_due_at()
+            next_due = await self.store.next_due_at(self.node_id)
         except Exception:
             log.exception("could not read the next due time")
             next_due = None

@@ -219,8 +219,10 @@ class Store(Protocol):
         cross-process notification does nothing (SQLite: the in-process
         DueWakeups and the poll cover it)."""
 
-    async def next_due_at(self) -> int | None:
-        """The earliest instant at which something becomes due, if any."""
+    async def next_due_at(self, node_id: str | None = None) -> int | None:
+        """The earliest instant at which something becomes due, if any, for
+        the dispatcher ``node_id``: another node's turn at a rate-limited
+        handler makes that handler's work due for it when the turn ends."""
 
     async def delivery_record_outcomes(
         self, node_id: str, outcomes: Sequence[AttemptOutcome]

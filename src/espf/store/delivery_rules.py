@@ -271,6 +271,7 @@ def rescue_orphans(now: int, cutoff: int) -> Plan[int]:
 def release_node(node_id: str, now: int) -> Plan[int]:
     """A node stopping cleanly gives back what it had claimed."""
     released = yield rows("delivery_release_node", {"node_id": node_id, "now": now})
+    yield run("limiter_end_turns", {"node_id": node_id})
     yield run("node_delete", {"node_id": node_id})
     yield from refresh_events({r[0] for r in released})
     return len(released)

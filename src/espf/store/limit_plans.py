@@ -17,11 +17,21 @@ from typing import Any
 
 from espf.domain import Handler
 from espf.maintenance import MaintenanceWindow, OpenWindow, is_open, next_window
-from espf.rate_limits import Bucket, Spent, full_bucket, is_limited, may_send, refill, spend
+from espf.rate_limits import (
+    HEADROOM_MS,
+    TURN_MS,
+    Bucket,
+    Spent,
+    full_bucket,
+    is_limited,
+    may_send,
+    refill,
+    spend,
+)
 from espf.store import rows as to
 from espf.store.plan import Plan, row, rows, run
 
-_HANDLER_AT = 4  # where the handler's columns start in a limiter_ready row
+_HANDLER_AT = 6  # where the handler's columns start in a limiter_ready row
 
 
 def window_of(found: Sequence[Any]) -> MaintenanceWindow:
@@ -39,19 +49,25 @@ def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
     the instant it may be sent (its slot in the rate)."""
     if limit <= 0:
         return {}
+    # The bucket's clock: slots are never in the past when the claim commits.
+    slot_clock = now + HEADROOM_MS
     claimed: dict[int, int] = {}
     for found in (yield rows("limiter_ready", {"now": now})):
         wanted = limit - len(claimed)
         if wanted <= 0:
             break
         handler = to.handler(found, _HANDLER_AT)
+        sender, sender_until = found[4], int(found[5])
+        if handler.max_rate and sender not in (None, node_id) and sender_until > now:
+            continue  # another node's turn: it sends this handler's requests now
         window = None if found[3] is None else OpenWindow(int(found[2]), int(found[3]))
         if window is not None and now >= window.closes_at:
             window = next_window((yield from windows_of(handler.i_handler)), now)
-        bucket = refill(handler, Bucket(float(found[0]), int(found[1])), now)
-        if is_open(window, now):
+        bucket = refill(handler, Bucket(float(found[0]), int(found[1])), slot_clock)
+        if is_open(window, now) or is_open(window, slot_clock):
             assert window is not None
-            spent = Spent(bucket, window.closes_at, [])  # nothing goes out until it ends
+            # Nothing goes out until it ends (ready_at is on the claim's clock).
+            spent = Spent(bucket, window.closes_at + HEADROOM_MS, [])
         else:
             key = {"i_handler": handler.i_handler}
             in_flight = int((yield row("limiter_in_flight", key))[0])
@@ -62,15 +78,22 @@ def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
                 got = sorted(r[0] for r in (yield rows("delivery_claim_due_limited", params)))
             spent = spend(handler, bucket, len(got))
             claimed.update(zip(got, spent.send_at, strict=True))
+            if got and handler.max_rate:
+                # This node's turn, until a while after its last slot.
+                sender, sender_until = node_id, max(spent.send_at) - HEADROOM_MS + TURN_MS
         yield run(
             "limiter_update",
             {
                 "i_handler": handler.i_handler,
                 "tokens": spent.bucket.tokens,
                 "refilled_at": spent.bucket.refilled_at,
-                "ready_at": spent.ready_at,
+                # Stored on the claim's clock, which limiter_ready and
+                # next_due_at compare it with; 0 without a rate.
+                "ready_at": max(0, spent.ready_at - HEADROOM_MS),
                 "window_from": window.opens_at if window else None,
                 "window_until": window.closes_at if window else None,
+                "sender": sender,
+                "sender_until": sender_until,
             },
         )
     return claimed

@@ -78,8 +78,8 @@ class DeliveryOperations(SqlBackend):
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
         return await self._write(rules.dispatch_due, node_id, now, limit, self._limiters_seen)
 
-    async def next_due_at(self) -> int | None:
-        row = await self._fetchone("next_due_at", {})
+    async def next_due_at(self, node_id: str | None = None) -> int | None:
+        row = await self._fetchone("next_due_at", {"node_id": node_id})
         self._limiters_seen = bool(row[1])
         return None if row[0] is None else int(row[0])
 

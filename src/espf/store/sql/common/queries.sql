@@ -750,8 +750,13 @@ DELETE FROM handler_limits WHERE i_handler = :i_handler;
 
 -- name: limiter_update
 UPDATE handler_limits SET tokens = :tokens, refilled_at = :refilled_at, ready_at = :ready_at,
-    window_from = :window_from, window_until = :window_until
+    window_from = :window_from, window_until = :window_until,
+    sender = :sender, sender_until = :sender_until
 WHERE i_handler = :i_handler;
+
+-- A node stopping cleanly ends its turns at once.
+-- name: limiter_end_turns
+UPDATE handler_limits SET sender = NULL, sender_until = 0 WHERE sender = :node_id;
 
 -- After a handler's limits or windows change: look again at once.
 -- name: limiter_set_window

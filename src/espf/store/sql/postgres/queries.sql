@@ -125,7 +125,8 @@ RETURNING d.i_delivery;
 -- snapshot is taken before the lock is granted, so it would not see what
 -- the node that held the lock has just claimed.
 -- name: limiter_ready
-SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, {handler_columns:h}
+SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, l.sender, l.sender_until,
+       {handler_columns:h}
 FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
 WHERE l.ready_at <= :now
   AND EXISTS (SELECT 1 FROM deliveries d WHERE d.i_handler = l.i_handler
@@ -164,13 +165,16 @@ WHERE i_event {in_ids}
 -- least() ignores NULLs: either side may have nothing waiting.
 -- A limited handler's work is due when its bucket is ready too; one with
 -- every allowed request open waits for an outcome, which wakes its node.
--- The second column says whether any handler has limits (see
--- SqlBackend._limiters_seen).
+-- Another node's turn at a rate-limited handler (rate_limits.py) lasts
+-- until its sender_until. The second column says whether any handler has
+-- limits (see SqlBackend._limiters_seen).
 -- name: next_due_at
 SELECT least((SELECT min(start_at) FROM events WHERE state = 'scheduled'),
              (SELECT min(next_at) FROM deliveries WHERE state = 'pending' AND limited = FALSE),
              (SELECT min(greatest(x.ready_at, x.due)) FROM (
-                  SELECT l.ready_at, (SELECT min(d.next_at) FROM deliveries d
+                  SELECT greatest(l.ready_at, CASE WHEN l.sender <> :node_id
+                                                   THEN l.sender_until ELSE 0 END) AS ready_at,
+                         (SELECT min(d.next_at) FROM deliveries d
                                       WHERE d.i_handler = l.i_handler AND d.state = 'pending'
                                         AND d.limited = TRUE) AS due
                   FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler

@@ -93,7 +93,8 @@ RETURNING i_delivery;
 -- Limited handlers with due work whose bucket is ready: the bucket, the
 -- maintenance window, the handler (the requests open: limiter_in_flight).
 -- name: limiter_ready
-SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, {handler_columns:h}
+SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, l.sender, l.sender_until,
+       {handler_columns:h}
 FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
 WHERE l.ready_at <= :now
   AND EXISTS (SELECT 1 FROM deliveries d WHERE d.i_handler = l.i_handler
@@ -127,17 +128,19 @@ WHERE i_event {in_ids}
 
 -- A limited handler's work is due when its bucket is ready too; one with
 -- every allowed request open waits for an outcome, which wakes its node.
--- The second column says whether any handler has limits (see
--- SqlBackend._limiters_seen).
+-- Another node's turn at a rate-limited handler (rate_limits.py) lasts
+-- until its sender_until. The second column says whether any handler has
+-- limits (see SqlBackend._limiters_seen).
 -- name: next_due_at
 SELECT min(due), EXISTS (SELECT 1 FROM handler_limits) FROM (
     SELECT min(start_at) AS due FROM events WHERE state = 'scheduled'
     UNION ALL
     SELECT min(next_at) FROM deliveries WHERE state = 'pending' AND limited = FALSE
     UNION ALL
-    SELECT max(l.ready_at, (SELECT min(d.next_at) FROM deliveries d
-                            WHERE d.i_handler = l.i_handler AND d.state = 'pending'
-                              AND d.limited = TRUE))
+    SELECT max(l.ready_at,
+               CASE WHEN l.sender <> :node_id THEN l.sender_until ELSE 0 END,
+               (SELECT min(d.next_at) FROM deliveries d
+                WHERE d.i_handler = l.i_handler AND d.state = 'pending' AND d.limited = TRUE))
     FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
     WHERE coalesce(h.max_in_flight, 0) = 0
        OR (SELECT count(*) FROM deliveries f
