@@ -38,6 +38,7 @@ EVERY_PAGE = (
     "/subscriptions",
     "/types",
     "/accounts?i_account=541",
+    "/schedules",
     "/users",
 )
 
@@ -123,7 +124,15 @@ def test_a_script_in_a_variable_is_shown_as_text(prepared: Site, browser: Browse
 def test_a_producer_cannot_open_administration_pages(prepared: Site) -> None:
     producer = ConsoleClient(prepared.console)
     assert producer.sign_in(*PRODUCER).status_code == 303
-    for path in ("/handlers", "/handler?name=billing", "/users", "/subscriptions", "/types"):
+    for path in (
+        "/handlers",
+        "/handler?name=billing",
+        "/handler/maintenance/remove?name=billing&window=1",
+        "/users",
+        "/subscriptions",
+        "/types",
+        "/schedules",
+    ):
         answer = producer.get(path)
         assert answer.status_code == 403, path
         assert "has the role producer; this needs admin" in answer.text
