@@ -69,7 +69,7 @@ def validate_window(window: MaintenanceWindow, now: int) -> None:
         raise _bad("that window is over already")
 
 
-def _span_of(window: MaintenanceWindow, now: int) -> OpenWindow | None:
+def window_span(window: MaintenanceWindow, now: int) -> OpenWindow | None:
     """The span of ``window`` open at ``now``, else its next one; None if none."""
     if not window.recurring:
         assert window.starts_at is not None and window.ends_at is not None
@@ -92,7 +92,7 @@ def next_window(windows: list[MaintenanceWindow], now: int) -> OpenWindow | None
     """The window open at ``now`` or, if none is, the next to open; windows
     that overlap or touch it make one longer window."""
     spans = sorted(
-        (s for s in (_span_of(w, now) for w in windows) if s is not None),
+        (s for s in (window_span(w, now) for w in windows) if s is not None),
         key=lambda s: s.opens_at,
     )
     if not spans:

@@ -38,6 +38,7 @@ EVERY_PAGE = (
     "/subscriptions",
     "/types",
     "/accounts?i_account=541",
+    "/schedules",
     "/users",
 )
 
@@ -98,6 +99,22 @@ def test_a_form_without_its_csrf_token_changes_nothing(
     admin.post("/handler/resume", {"name": "billing", "csrf": admin.csrf()})
 
 
+def test_maintenance_windows_need_the_token_and_an_administrator(
+    prepared: Site, admin: ConsoleClient
+) -> None:
+    window = {"name": "billing", "kind": "one_off", "start": "2030-01-01 00:00:00"}
+    window["end"] = "2030-01-01 02:00:00"
+    assert admin.post("/handler/maintenance/add", window).status_code == 403
+    producer = ConsoleClient(prepared.console)
+    assert producer.sign_in(*PRODUCER).status_code == 303
+    refused = producer.post("/handler/maintenance/add", {**window, "csrf": producer.csrf()})
+    assert refused.status_code == 403
+    producer.close()
+    assert "No maintenance window" in prepared.espf.cli(
+        "handler", "maintenance", "list", "1", "billing"
+    )
+
+
 def test_a_script_in_a_variable_is_shown_as_text(prepared: Site, browser: Browser) -> None:
     script = "<script>alert(1)</script>"
     i_event = prepared.espf.create_event(
@@ -123,7 +140,15 @@ def test_a_script_in_a_variable_is_shown_as_text(prepared: Site, browser: Browse
 def test_a_producer_cannot_open_administration_pages(prepared: Site) -> None:
     producer = ConsoleClient(prepared.console)
     assert producer.sign_in(*PRODUCER).status_code == 303
-    for path in ("/handlers", "/handler?name=billing", "/users", "/subscriptions", "/types"):
+    for path in (
+        "/handlers",
+        "/handler?name=billing",
+        "/handler/maintenance/remove?name=billing&window=1",
+        "/users",
+        "/subscriptions",
+        "/types",
+        "/schedules",
+    ):
         answer = producer.get(path)
         assert answer.status_code == 403, path
         assert "has the role producer; this needs admin" in answer.text

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from espf.api.context import ApiContext, Endpoint
 from espf.api.handler_input import MAX_NAME_LENGTH
+from espf.api.json_input import Fields
 from espf.api.responses import JSONResponse
 from espf.clock import format_ms
 from espf.errors import BadRequest
@@ -62,6 +63,20 @@ def _instant(name: str, text: str | None) -> int | None:
         ) from None
 
 
+def window_of(f: Fields) -> MaintenanceWindow:
+    """A window from a request's fields (the API's and the console's form);
+    the service checks what they mean together (validate_window)."""
+    return MaintenanceWindow(
+        0,
+        0,
+        starts_at=_instant("start", f.text("start", max_length=64)),
+        ends_at=_instant("end", f.text("end", max_length=64)),
+        rule=f.text("rule", max_length=200),
+        time_zone=f.text("time_zone", max_length=64),
+        duration_s=f.integer("duration", maximum=MAX_WINDOW_S),
+    )
+
+
 def maintenance_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:
     service, auth = ctx.service, ctx.auth
 
@@ -69,16 +84,7 @@ def maintenance_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:
         user = await auth.admin(request)
         f = await ctx.fields(request, WINDOW_FIELDS)
         name = f.require_text("name", MAX_NAME_LENGTH)
-        window = MaintenanceWindow(
-            0,
-            0,
-            starts_at=_instant("start", f.text("start", max_length=64)),
-            ends_at=_instant("end", f.text("end", max_length=64)),
-            rule=f.text("rule", max_length=200),
-            time_zone=f.text("time_zone", max_length=64),
-            duration_s=f.integer("duration", maximum=MAX_WINDOW_S),
-        )
-        added = await service.maintenance_add(user.i_env, name, window)
+        added = await service.maintenance_add(user.i_env, name, window_of(f))
         return JSONResponse(window_json(added))
 
     async def list_windows(request: Request) -> Response:

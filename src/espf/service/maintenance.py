@@ -15,6 +15,7 @@ from espf.maintenance import (
     next_window,
     validate_window,
     waiting_reason,
+    window_span,
 )
 from espf.service.handlers import HandlerOperations
 from espf.store import Store
@@ -27,6 +28,8 @@ class MaintenanceState:
     next: OpenWindow | None  # open now, or the next to open
     in_maintenance: bool
     reason: str | None  # "maintenance until 03:00 Europe/Prague" while open
+    # Per window (same order): its span open now or next, None when it is over.
+    spans: tuple[OpenWindow | None, ...] = ()
 
 
 class MaintenanceOperations(HandlerOperations):
@@ -54,7 +57,24 @@ class MaintenanceOperations(HandlerOperations):
         upcoming = next_window(windows, now)
         open_now = is_open(upcoming, now)
         reason = waiting_reason(upcoming, now) if open_now and upcoming else None
-        return MaintenanceState(handler.name, windows, upcoming, open_now, reason)
+        spans = tuple(window_span(w, now) for w in windows)
+        return MaintenanceState(handler.name, windows, upcoming, open_now, reason, spans)
+
+    async def maintenance_open_now(self, i_env: int) -> dict[str, str]:
+        """The handlers of an environment in maintenance now, by name, with
+        the reason their deliveries wait (one read for every handler)."""
+        names = {h.i_handler: h.name for h in await self.handler_list(i_env)}
+        windows: dict[int, list[MaintenanceWindow]] = {}
+        for _, window in await self.store.maintenance_list_all():
+            if window.i_handler in names:
+                windows.setdefault(window.i_handler, []).append(window)
+        now = self.clock.now_ms()
+        found: dict[str, str] = {}
+        for i_handler, own in windows.items():
+            span = next_window(own, now)
+            if span is not None and is_open(span, now):
+                found[names[i_handler]] = waiting_reason(span, now)
+        return found
 
     async def maintenance_remove(self, i_env: int, name: str, i_window: int) -> MaintenanceState:
         handler = await self.handler_get(i_env, name)

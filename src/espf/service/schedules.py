@@ -81,6 +81,13 @@ class ScheduleOperations(EventTypeOperations):
         page = found[:limit]
         return SchedulePage(page, page[-1].i_schedule if len(found) > limit else None)
 
+    async def schedules_of_account(
+        self, i_env: int, i_account: int, limit: int = 100
+    ) -> list[Schedule]:
+        """The schedules whose variables name this i_account, oldest first."""
+        check_page_limit(limit)
+        return await self.store.console_account_schedules(i_env, i_account, limit)
+
     async def schedule_pause(self, i_env: int, ref: ScheduleRef) -> Schedule:
         schedule = await self.schedule_get(i_env, ref)
         now = self.clock.now_ms()

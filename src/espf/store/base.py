@@ -427,3 +427,8 @@ class Store(Protocol):
 
     async def console_handler_stats(self, i_env: int) -> dict[int, tuple[int, int | None]]:
         """Per live handler: unfinished deliveries, and when the last one was delivered."""
+
+    async def console_account_schedules(
+        self, i_env: int, i_account: int, limit: int
+    ) -> list[Schedule]:
+        """The schedules whose variables name ``i_account``, oldest first."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from espf.schedule_model import Schedule
+from espf.store import rows
 from espf.store.sql_backend import SqlBackend
 
 Summary = Literal["event_states", "attempt_minutes"]
@@ -62,3 +64,10 @@ class ConsoleReads(SqlBackend):
             int(i_handler): (int(backlog), None if last is None else int(last))
             for i_handler, backlog, last in found
         }
+
+    async def console_account_schedules(
+        self, i_env: int, i_account: int, limit: int
+    ) -> list[Schedule]:
+        params = {"i_env": i_env, "i_account": str(i_account), "limit": limit}
+        found = await self._fetchall("console_account_schedules", params)
+        return [rows.schedule(r) for r in found]

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from espf.domain import AccountKind, AccountRef, Event, EventFilter
 from espf.errors import BadRequest, EspfError
+from espf.schedule_model import Schedule
 from espf.service.console import EventQuery
 from espf.web.kit import Console, Form, redirect
 from espf.web.session import Session
@@ -82,6 +83,7 @@ def catalog_routes(console: Console) -> list[Route]:
         text = request.query_params.get("i_account", "").strip()
         error = view = None
         events: list[Event] = []
+        schedules: list[Schedule] = []
         if text:
             try:
                 if not text.isdigit() or len(text) > 18:
@@ -93,6 +95,7 @@ def catalog_routes(console: Console) -> list[Route]:
                 )
                 page = await service.console_event_page(_account_query(session, text))
                 events = list(page.events)
+                schedules = await service.schedules_of_account(i_env, int(text))
             except EspfError as err:
                 error = err.message
         return console.render(
@@ -105,6 +108,7 @@ def catalog_routes(console: Console) -> list[Route]:
             error=error,
             view=view,
             events=events,
+            schedules=schedules,
         )
 
     return [

@@ -15,7 +15,9 @@ from espf.web.catalog import catalog_routes
 from espf.web.events import event_routes
 from espf.web.handlers import handler_routes
 from espf.web.kit import PREFIX, Console
+from espf.web.maintenance_windows import maintenance_routes
 from espf.web.overview import overview_routes
+from espf.web.schedules import schedule_routes
 from espf.web.signin import signin_routes
 from espf.web.users import user_routes
 
@@ -40,7 +42,9 @@ def console_routes(ctx: ApiContext) -> list[BaseRoute]:
                 *overview_routes(console),
                 *event_routes(console),
                 *handler_routes(console),
+                *maintenance_routes(console),
                 *catalog_routes(console),
+                *schedule_routes(console),
                 *user_routes(console),
             ],
         ),

@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 
+from espf.calendar.local_time import local_at
+from espf.calendar.zones import load_zone
 from espf.clock import format_ms
 
 # Badge colours by meaning, the same for events and deliveries.
@@ -45,6 +47,25 @@ def when(ms: int | None) -> str:
     return format_ms(ms) if ms is not None else "—"
 
 
+def local_time(ms: int | None, zone: str | None) -> str:
+    """An instant as the wall clock of ``zone`` shows it, e.g.
+    'Tue 2026-12-08 02:00 Europe/Prague' (operators think in local time)."""
+    if ms is None:
+        return "—"
+    name = zone or "UTC"
+    return local_at(ms, load_zone(name)).strftime("%a %Y-%m-%d %H:%M ") + name
+
+
+def seconds(value: int | float | None) -> str:
+    """A length given in seconds, in the largest whole unit: '2 h', '90 min'."""
+    if value is None:
+        return "—"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if value >= size and value % size == 0:
+            return f"{value // size:g} {unit}"
+    return f"{value:g} s"
+
+
 def duration(ms: int | float | None) -> str:
     if ms is None:
         return "—"
@@ -71,6 +92,8 @@ FILTERS = {
     "tone": tone,
     "when": when,
     "duration": duration,
+    "local_time": local_time,
+    "seconds": seconds,
     "pretty_json": pretty_json,
     "number": number,
 }

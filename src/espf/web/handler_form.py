@@ -14,9 +14,19 @@ from espf.errors import BadRequest
 
 TEXT_FIELDS = ("url", "auth", "login", "password", "auth_scheme", "auth_token", "auth_header")
 NUMBER_FIELDS = ("timeout", "auto_pause_after")
+# Delivery limits: a blank field removes the limit (0, as the API's 0 does),
+# so clearing it in the form does what the operator sees.
+LIMIT_FIELDS = ("max_in_flight", "max_rate", "rate_burst")
 RETRY_FIELDS = ("max_attempts", "schedule")
 # Fields whose message is shown beside them: the reader names the field first.
-FORM_FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, "order_key", "retry.max_attempts", "retry.schedule")
+FORM_FIELDS = (
+    *TEXT_FIELDS,
+    *NUMBER_FIELDS,
+    *LIMIT_FIELDS,
+    "order_key",
+    "retry.max_attempts",
+    "retry.schedule",
+)
 
 
 def settings_from_form(form: Mapping[str, str]) -> HandlerSettings:
@@ -29,6 +39,9 @@ def settings_from_form(form: Mapping[str, str]) -> HandlerSettings:
         value = form.get(name, "").strip()
         if value:
             body[name] = _number(name, value)
+    for name in LIMIT_FIELDS:
+        value = form.get(name, "").strip()
+        body[name] = _number(name, value) if value else 0
     retry: dict[str, Any] = {}
     if form.get("retry.max_attempts", "").strip():
         retry["max_attempts"] = _number("retry.max_attempts", form["retry.max_attempts"])
@@ -50,6 +63,17 @@ def field_of(message: str) -> str:
     if message.startswith("handler name"):
         return "name"
     return "form"
+
+
+def limit_values(
+    max_in_flight: int | None, max_rate: float | None, burst: int | None
+) -> dict[str, str]:
+    """A handler's limits as the form shows them: blank where there is none."""
+    return {
+        "max_in_flight": str(max_in_flight) if max_in_flight else "",
+        "max_rate": f"{max_rate:g}" if max_rate else "",
+        "rate_burst": str(burst) if burst else "",
+    }
 
 
 def _number(name: str, text: str) -> int | float:

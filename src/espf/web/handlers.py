@@ -13,8 +13,10 @@ from starlette.routing import Route
 from espf.api.representations import handler_json
 from espf.domain import AuthMethod
 from espf.errors import BadRequest, EspfError
-from espf.web.handler_form import field_of, settings_from_form
+from espf.web.handler_form import field_of, limit_values, settings_from_form
+from espf.web.handler_page import render_handler_page
 from espf.web.kit import Console, Form, redirect
+from espf.web.maintenance_windows import WINDOW_NOTICES
 from espf.web.session import Session
 
 DONE_NOTICES = {
@@ -24,10 +26,10 @@ DONE_NOTICES = {
     "disabled": "Disabled: its deliveries are held until it is enabled.",
     "paused": "Paused: its deliveries are held until it is resumed.",
     "resumed": "Resumed: its held deliveries go out now.",
+    **WINDOW_NOTICES,
 }
 AUTH_METHODS = [m.value for m in AuthMethod]
 DONE_OF = {"enable": "enabled", "disable": "disabled", "pause": "paused", "resume": "resumed"}
-DEFAULT_TEST_VARIABLES = '{"i_account": 1}'
 
 
 def handler_routes(console: Console) -> list[Route]:
@@ -43,6 +45,7 @@ def handler_routes(console: Console) -> list[Route]:
             title="Handlers",
             nav="handlers",
             rows=[(handler_json(r.handler), r) for r in health],
+            maintenance=await service.maintenance_open_now(i_env),
         )
 
     def edit_page(
@@ -82,21 +85,12 @@ def handler_routes(console: Console) -> list[Route]:
         return redirect("/handler", name=created.name, done="created")
 
     async def detail(request: Request, session: Session, form: Form) -> Response:
-        name = request.query_params.get("name", "")
-        handler = await service.handler_get(session.user.i_env, name)
-        return console.render(
+        return await render_handler_page(
+            console,
             request,
-            "handler.html",
             session,
-            title=f"Handler {handler.name}",
-            nav="handlers",
-            h=handler_json(handler),
-            subscriptions=await service.subscriptions(session.user.i_env, handler.name),
-            types=await service.type_list(),
+            request.query_params.get("name", ""),
             notice=DONE_NOTICES.get(request.query_params.get("done", "")),
-            test=None,
-            test_type="",
-            test_variables=DEFAULT_TEST_VARIABLES,
         )
 
     async def edit_form(request: Request, session: Session, form: Form) -> Response:
@@ -120,6 +114,7 @@ def handler_routes(console: Console) -> list[Route]:
             "retry.schedule": retry.schedule or "",
             "ordered": "on" if handler.ordered else "",
             "order_key": handler.order_key or "",
+            **limit_values(handler.max_in_flight, handler.max_rate, handler.rate_burst),
         }
         return edit_page(request, session, values, creating=False, shown=shown)
 
@@ -166,16 +161,11 @@ def handler_routes(console: Console) -> list[Route]:
             test = await service.console_send_test(i_env, handler.name, test_type, variables)
         except EspfError as error:
             test_error = error.message
-        return console.render(
+        return await render_handler_page(
+            console,
             request,
-            "handler.html",
             session,
-            title=f"Handler {handler.name}",
-            nav="handlers",
-            h=handler_json(handler),
-            subscriptions=await service.subscriptions(i_env, handler.name),
-            types=await service.type_list(),
-            notice=None,
+            handler.name,
             test=test,
             test_error=test_error,
             test_type=test_type,

@@ -22,7 +22,8 @@ REFRESH_S = 5
 def overview_routes(console: Console) -> list[Route]:
     async def values(session: Session) -> dict[str, Any]:
         user = session.user
-        found = await console.ctx.service.console_overview(user.i_env, own_events_only(user))
+        service = console.ctx.service
+        found = await service.console_overview(user.i_env, own_events_only(user))
         return {
             "overview": found,
             "states": [(s.value, found.states.get(s.value, 0)) for s in EventState],
@@ -33,8 +34,10 @@ def overview_routes(console: Console) -> list[Route]:
             "day_chart": stacked_bars(found.last_day, "attempts per 30 minutes, last day")
             if found.last_day
             else None,
+            # Handlers are in the administrators' overview only.
+            "maintenance": await service.maintenance_open_now(user.i_env) if found.handlers else {},
             "refresh_s": REFRESH_S,
-            "now": console.ctx.service.clock.now_ms(),
+            "now": service.clock.now_ms(),
         }
 
     async def page(request: Request, session: Session, form: Form) -> Response:

@@ -392,3 +392,13 @@ SELECT (minute / :bucket_ms) * :bucket_ms AS bucket, outcome, sum(attempts)
 FROM console_attempt_minutes
 WHERE i_env = :i_env AND minute >= :since AND minute < :until
 GROUP BY bucket, outcome;
+
+-- An account's schedules, oldest first: the expression is the one the
+-- schedules_by_account index holds (migration 0009).
+-- name: console_account_schedules
+SELECT s.i_schedule, s.i_env, s.key, s.i_event_type, t.name, s.variables, s.rule, s.time_zone,
+       s.start_at, s.end_at, s.catch_up, s.catch_up_window_s, s.paused, s.last_at, s.next_at,
+       s.created_at, s.updated_at
+FROM schedules s JOIN event_types t ON t.i_event_type = s.i_event_type
+WHERE s.i_env = :i_env AND CAST(json_extract(s.variables, '$.i_account') AS TEXT) = :i_account
+ORDER BY s.i_schedule LIMIT :limit;

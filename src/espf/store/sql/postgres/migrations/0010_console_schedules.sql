@@ -1,0 +1,4 @@
+-- Version 10 (PostgreSQL): the console's account page lists the account's schedules
+-- (console_account_schedules): the same expression as the query, so it reads
+-- that account's schedules instead of every schedule's variables.
+CREATE INDEX schedules_by_account ON schedules (i_env, (variables::jsonb ->> 'i_account'), i_schedule);
