@@ -126,8 +126,9 @@ class PruneScope:
 
     @property
     def oldest_cutoff(self) -> int:
-        """Before this instant no row of any state is kept (the longest window)."""
-        return min(self.cutoffs.values())
+        """Before this instant no event of any final state is kept (the
+        longest of their windows; account_history's does not count)."""
+        return min(self.cutoffs[state] for state in PRUNABLE_STATES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,3 +83,9 @@ def test_bad_retention_by_env_is_refused_at_start_naming_the_setting(
         load_settings({"ESPF_RETENTION_BY_ENV": value})
     assert "ESPF_RETENTION_BY_ENV" in str(refused.value)
     assert words in str(refused.value)
+
+
+def test_the_console_minutes_follow_the_longest_event_window_not_the_status_history() -> None:
+    policy = load_settings({"ESPF_RETENTION": "account_history=90d"}).retention_policy
+    (scope,) = policy.scopes(now_ms=100 * DAY_S * 1000)
+    assert scope.oldest_cutoff == 70 * DAY_S * 1000, "30 days: failed, rejected..."
