@@ -197,7 +197,7 @@ def test_delete_waits_for_unfinished_deliveries_and_keeps_history(api: Api) -> N
 
 def test_delivery_limits_are_set_shown_and_removed(api: Api) -> None:
     created = api.ok("handler/create", {**NEW, "max_in_flight": 4, "max_rate": 50})
-    assert (created["max_in_flight"], created["max_rate"], created["rate_burst"]) == (4, 50, 3)
+    assert (created["max_in_flight"], created["max_rate"], created["rate_burst"]) == (4, 50, 1)
     updated = api.ok("handler/update", {"name": "Second", "rate_burst": 20})
     assert (updated["max_in_flight"], updated["rate_burst"]) == (4, 20)
     cleared = api.ok("handler/update", {"name": "Second", "max_in_flight": 0, "max_rate": 0})
