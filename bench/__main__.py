@@ -58,7 +58,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default="ingest,delivery,backlog,console",
         help="comma-separated: ingest, delivery, backlog (lateness, memory, start-up), "
         "console (page times with a large history), "
-        "schedules (memory with many, a burst due at one instant; not in the default set)",
+        "schedules (memory with many, a burst due at one instant; not in the default set), "
+        "soak (retention 1 min against none, both backends side by side; not in the default "
+        "set; 15 minutes with --full)",
     )
     parser.add_argument("--pending", type=int, help="events pending over the next hours")
     parser.add_argument("--deliveries", type=int, help="events due at once for delivery")
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             results.skipped.append(f"PostgreSQL: {problem}")
             cfg.backends.remove("postgres")
 
-    from bench import backlog, console, delivery, ingest, schedules
+    from bench import backlog, console, delivery, ingest, schedules, soak
 
     scenarios = {
         "ingest": ingest.run,
@@ -177,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "backlog": backlog.run,
         "schedules": schedules.run,
         "console": console.run,
+        "soak": soak.scenario,
     }
     crashed = None
     try:

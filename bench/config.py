@@ -32,6 +32,10 @@ class RunConfig:
     schedules: int = 100_000
     schedule_burst: int = 10_000
     lead_ms: int = 2000
+    # Soak: minutes of a steady stream at soak_rate events/s per run (four
+    # runs side by side: each backend with retention 1 minute and without).
+    soak_minutes: float = 3.0
+    soak_rate: float = 50.0
     profile: bool = False
     # espf's own defaults: the baseline sender uses the same numbers.
     concurrency: int = DEFAULTS.dispatch_concurrency
@@ -67,4 +71,5 @@ def full(work_dir: Path) -> RunConfig:
         stream_s=30.0,
         schedules=1_000_000,
         schedule_burst=100_000,
+        soak_minutes=15.0,
     )

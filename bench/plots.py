@@ -38,6 +38,11 @@ def draw(results: Results, out_dir: Path) -> list[tuple[str, str]]:
     if any(k in backlog for k in ("sqlite", "postgres")):
         images.append(_lateness(backlog, out_dir))
         images.append(_memory(backlog, out_dir))
+    if "soak" in results.data:
+        from bench.soak import draw as draw_soak
+
+        path = draw_soak(results.data["soak"], out_dir / "soak.png")
+        images.append((path.name, "Soak: database size and p99s minute by minute"))
     return images
 
 

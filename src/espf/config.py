@@ -19,7 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from espf.errors import BadRequest
-from espf.retention import RetentionError, parse_retention
+from espf.retention import (
+    RetentionError,
+    RetentionPolicy,
+    parse_retention,
+    parse_retention_by_env,
+)
 from espf.retry import DEFAULT_MAX_AGE_S, DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 
 DEFAULT_DATABASE_URL = "sqlite:///espf.db"
@@ -94,6 +99,9 @@ class Settings:
     # states left out keep their defaults (7 days delivered and superseded,
     # 30 days the others and account status history).
     retention: str = ""
+    # Windows of their own for some environments, e.g. "3: delivered=1d";
+    # the others keep retention's.
+    retention_by_env: str = ""
     # Pruning, run by the dispatcher: every prune_interval_s, in batches of
     # prune_batch_size events, each its own short transaction.
     prune_interval_s: float = 60.0
@@ -102,6 +110,11 @@ class Settings:
     @property
     def retention_windows_s(self) -> dict[str, float]:
         return parse_retention(self.retention)
+
+    @property
+    def retention_policy(self) -> RetentionPolicy:
+        windows = self.retention_windows_s
+        return RetentionPolicy(windows, parse_retention_by_env(self.retention_by_env, windows))
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -217,6 +230,10 @@ def _validated(settings: Settings) -> Settings:
         parse_retention(settings.retention)
     except RetentionError as exc:
         raise ConfigError(f"setting retention (ESPF_RETENTION): {exc}") from None
+    try:
+        settings.retention_policy  # noqa: B018 - parsed to refuse a bad one at start
+    except RetentionError as exc:
+        raise ConfigError(f"setting retention_by_env (ESPF_RETENTION_BY_ENV): {exc}") from None
     if settings.log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise ConfigError("setting log_level must be one of debug, info, warning, error")
     return settings

@@ -116,3 +116,22 @@ def test_account_export_and_expunge(tmp_path: Path) -> None:
     asked = runner.invoke(main, [*base, "expunge", "1", "777"], input="n\n")
     assert asked.exit_code == 1
     assert runner.invoke(main, [*base, "export", "1", "777"]).output.count("\n") == 1
+
+
+def test_an_i_account_that_is_not_a_positive_integer_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'espf.db'}"
+    for bad, words in (("abc", "not a valid integer"), ("0", "positive integer")):
+        result = CliRunner().invoke(main, ["--database-url", url, "account", "export", "1", bad])
+        assert result.exit_code != 0
+        assert "i_account" in result.output.lower() and words in result.output
+
+
+def test_dry_run_names_the_environments_with_windows_of_their_own(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'espf.db'}"
+    result = CliRunner().invoke(
+        main,
+        ["--database-url", url, "prune", "--dry-run"],
+        env={"ESPF_RETENTION_BY_ENV": "3: delivered=1d"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "(kept 7d, env 3: 1d)" in result.output

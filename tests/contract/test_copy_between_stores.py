@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from espf.copy import COPIED_TABLES, copy_database
-from espf.domain import AttemptOutcome, DeliveryState, NewEvent, Role
+from espf.domain import AccountKind, AccountRef, AttemptOutcome, DeliveryState, NewEvent, Role
 from espf.errors import Conflict
 from espf.maintenance import MaintenanceWindow
 from espf.schedule_model import NewSchedule
@@ -58,6 +58,8 @@ async def filled_source(path: Path) -> Store:
     await source.schedule_set_paused(1, 2, True, None, T0)
     # Occurrences of schedule 1 made: their identities are copied too.
     await source.schedule_materialize_due(T0 + 3 * 600_000, 10, Decider())
+    # The record of an expunged account is copied, and its id continues.
+    await source.account_expunge(1, AccountRef(AccountKind.I_ACCOUNT, "55"), T0, producer.i_user)
     return source
 
 
@@ -92,6 +94,7 @@ async def test_copy_keeps_everything_and_ids_continue(database_url: str, tmp_pat
         )
         counts = await source.copy_row_counts()
         assert counts["schedules"] == 2 and counts["schedule_occurrences"] > 0
+        assert counts["account_expunges"] == 1 and counts["console_attempt_minutes"] > 0
         assert report.rows_per_table == {t: counts[t] for t in COPIED_TABLES}
         assert seen == report.rows_per_table
         assert await target.copy_row_counts() == counts

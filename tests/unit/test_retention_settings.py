@@ -45,3 +45,47 @@ def test_bad_retention_is_refused_at_start_naming_the_setting(value: str, words:
 def test_prune_batch_size_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="prune_batch_size"):
         load_settings({"ESPF_PRUNE_BATCH_SIZE": "0"})
+
+
+def test_an_environment_takes_the_installations_windows_with_its_own_in_place() -> None:
+    settings = load_settings(
+        {"ESPF_RETENTION": "failed=60d", "ESPF_RETENTION_BY_ENV": "3: delivered=1d; 5:failed=2h"}
+    )
+    policy = settings.retention_policy
+    assert policy.windows_of(3)["delivered"] == DAY_S
+    assert policy.windows_of(3)["failed"] == 60 * DAY_S, "the installation's, not the default"
+    assert policy.windows_of(5)["failed"] == 2 * 3600
+    assert policy.windows_of(1) == policy.windows_s
+    scopes = policy.scopes(now_ms=10 * DAY_S * 1000)
+    assert [(s.only_env, s.except_envs) for s in scopes] == [(3, ()), (5, ()), (None, (3, 5))]
+    assert scopes[0].cutoffs["delivered"] == 9 * DAY_S * 1000
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("3: delivered=0d", "environment 3: delivered=0d: a retention window must be positive"),
+        ("3: delivered=-2h", "must be positive"),
+        ("3: delivred=1d", "environment 3: unknown state 'delivred'"),
+        ("3: pending=1d", "never pruned"),
+        ("x: delivered=1d", "the environment's id"),
+        ("0: delivered=1d", "the environment's id"),
+        ("-1: delivered=1d", "the environment's id"),
+        ("delivered=1d", "the environment's id"),
+        ("3:", "no windows given"),
+        ("3: delivered=1d; 3: failed=2d", "named twice"),
+    ],
+)
+def test_bad_retention_by_env_is_refused_at_start_naming_the_setting(
+    value: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"ESPF_RETENTION_BY_ENV": value})
+    assert "ESPF_RETENTION_BY_ENV" in str(refused.value)
+    assert words in str(refused.value)
+
+
+def test_the_console_minutes_follow_the_longest_event_window_not_the_status_history() -> None:
+    policy = load_settings({"ESPF_RETENTION": "account_history=90d"}).retention_policy
+    (scope,) = policy.scopes(now_ms=100 * DAY_S * 1000)
+    assert scope.oldest_cutoff == 70 * DAY_S * 1000, "30 days: failed, rejected..."

@@ -17,10 +17,17 @@ def _window(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _show_preview(counts: dict[str, int], windows: dict[str, float]) -> None:
+def _show_preview(
+    counts: dict[str, int], windows: dict[str, float], by_env: dict[int, dict[str, float]]
+) -> None:
     for name, count in counts.items():
         what = "status reports" if name == ACCOUNT_HISTORY else "events"
-        click.echo(f"  {name:<16} {count:>12,} {what:<15} (kept {_window(windows[name])})")
+        own = "".join(
+            f", env {i_env}: {_window(env_windows[name])}"
+            for i_env, env_windows in sorted(by_env.items())
+            if env_windows[name] != windows[name]
+        )
+        click.echo(f"  {name:<16} {count:>12,} {what:<15} (kept {_window(windows[name])}{own})")
 
 
 @click.command("prune")
@@ -29,7 +36,8 @@ def _show_preview(counts: dict[str, int], windows: dict[str, float]) -> None:
 def prune(ctx: click.Context, dry_run: bool) -> None:
     """Remove finished events past their retention window now.
 
-    Old account status reports go too (setting retention). Pending and
+    Old account status reports go too (setting retention; an environment
+    may have windows of its own, setting retention_by_env). Pending and
     scheduled events are never removed. The dispatcher does this by itself
     every prune_interval_s.
 
@@ -39,10 +47,11 @@ def prune(ctx: click.Context, dry_run: bool) -> None:
     async def run(service: Service) -> None:
         counts = await service.prune_preview()
         windows = service.retention_windows_s()
+        by_env = service.retention_windows_by_env_s()
         total = sum(counts.values())
         if dry_run:
             click.echo(f"Would remove {total:,} events and status reports:")
-            _show_preview(counts, windows)
+            _show_preview(counts, windows, by_env)
             return
         if total == 0:
             click.echo("Nothing to prune")

@@ -18,6 +18,10 @@ class RetentionOperations(ServiceCore):
     def retention_windows_s(self) -> dict[str, float]:
         return self.settings.retention_windows_s
 
+    def retention_windows_by_env_s(self) -> dict[int, dict[str, float]]:
+        """The environments with windows of their own (retention_by_env)."""
+        return {i_env: dict(w) for i_env, w in self.settings.retention_policy.by_env.items()}
+
     async def prune_preview(self) -> dict[str, int]:
         """Events per final state, and account status reports, that a prune
         now would remove."""
@@ -28,8 +32,8 @@ class RetentionOperations(ServiceCore):
 
     async def db_stats(self) -> DbStats:
         """Rows per table and state, the database's size, the next prune."""
-        cutoffs = Pruner(self.store, self.settings, self.clock).cutoffs()
-        return await self.store.db_stats(cutoffs)
+        scopes = Pruner(self.store, self.settings, self.clock).scopes()
+        return await self.store.db_stats(scopes)
 
     async def db_stats_cached(self, max_age_s: float) -> DbStats:
         """db_stats at most ``max_age_s`` old: counting every row of big

@@ -37,6 +37,7 @@ from espf.domain import (
     Transition,
 )
 from espf.maintenance import MaintenanceWindow
+from espf.retention import PruneScope
 from espf.schedule_model import Materialized, NewSchedule, Schedule
 from espf.store.retention_plans import PruneBatch
 from espf.store.schedule_plans import Decide
@@ -153,19 +154,31 @@ class Store(Protocol):
         """Forget idempotency keys older than ``not_before``."""
 
     # -- retention (retention_plans.py) ----------------------------------------
-    async def prune_events(self, cutoffs: Mapping[str, int], limit: int) -> PruneBatch:
-        """Delete up to ``limit`` whole events that are final and older than
-        their state's cutoff (``cutoffs``: state -> epoch ms), with every row
-        of theirs, in one short transaction. ``busy`` if another node prunes."""
+    async def prune_events(self, scope: PruneScope, limit: int) -> PruneBatch:
+        """Delete up to ``limit`` whole events of the scope's environments
+        that are final and older than their state's cutoff (``scope.cutoffs``:
+        state -> epoch ms), with every row of theirs, in one short
+        transaction. ``busy`` if another node prunes."""
 
-    async def prune_account_history(self, cutoff: int, limit: int) -> int:
-        """Delete up to ``limit`` superseded account status reports older than
-        ``cutoff``; the current status of each account stays."""
+    async def prune_account_history(self, scope: PruneScope, limit: int) -> int:
+        """Delete up to ``limit`` superseded account status reports of the
+        scope older than its account_history cutoff; the current status of
+        each account stays."""
 
-    async def prune_preview(self, cutoffs: Mapping[str, int]) -> dict[str, int]:
+    async def prune_console_minutes(self, scope: PruneScope, limit: int) -> int:
+        """Delete up to ``limit`` rows of the console's attempts per minute
+        (migration 0008) of minutes before the scope's longest window."""
+
+    async def reclaim_space(self) -> list[str]:
+        """Make the space pruning freed reusable; the tables this vacuumed.
+        PostgreSQL: VACUUM (ANALYZE) of the pruned tables with enough dead
+        rows (store/pg_vacuum.py), one node at a time. SQLite reuses the
+        pages a delete freed by itself: nothing to do."""
+
+    async def prune_preview(self, scopes: Sequence[PruneScope]) -> dict[str, int]:
         """How many events per state (and ``account_history`` reports) would go."""
 
-    async def db_stats(self, cutoffs: Mapping[str, int]) -> DbStats:
+    async def db_stats(self, scopes: Sequence[PruneScope]) -> DbStats:
         """Rows per table and state, oldest row per state, the database's
         size, and what pruning with ``cutoffs`` would remove now."""
 

@@ -2,14 +2,17 @@
 every SQL backend in terms of its hooks (sql_backend.py). The summaries of
 migration 0008 are up to date on SQLite (its triggers update them in place);
 PostgreSQL's triggers append changes that ``_fold_console_summary`` adds in
-before a read."""
+before a read. Retention prunes the attempts per minute here too, after the
+same fold."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from espf.retention import PruneScope
 from espf.schedule_model import Schedule
 from espf.store import rows
+from espf.store.retention_plans import prune_console_minutes_batch
 from espf.store.sql_backend import SqlBackend
 
 Summary = Literal["event_states", "attempt_minutes"]
@@ -24,6 +27,13 @@ class ConsoleReads(SqlBackend):
         """Bring a summary table up to date before it is read; nothing to do
         where the triggers keep it so."""
         return None
+
+    async def prune_console_minutes(self, scope: PruneScope, limit: int) -> int:
+        # PostgreSQL's triggers append changes: fold them in first, or an old
+        # change would bring back a minute just pruned.
+        await self._fold_console_summary("attempt_minutes")
+        await self._fold_console_summary("event_states")
+        return await self._write(prune_console_minutes_batch, scope, limit)
 
     async def console_event_counts(self, i_env: int, created_by: int | None) -> dict[str, int]:
         await self._fold_console_summary("event_states")

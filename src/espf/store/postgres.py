@@ -32,8 +32,10 @@ from espf.store.delivery_rules import dispatch_due as dispatch_due_plan
 from espf.store.pg_migrate import apply_migrations, schema_version
 from espf.store.pg_pool import Conn, PgPool, execute, executemany, fetch, fetchrow
 from espf.store.pg_sql import load_pg_queries
+from espf.store.pg_vacuum import vacuum_tables
 from espf.store.plan import IntegrityFailure, Plan, Step, rows, run
 from espf.store.postgres_wakeups import DueAnnouncer, DueListener
+from espf.store.retention_plans import RECLAIMED_TABLES
 from espf.store.sql_store import SqlStore
 
 P = ParamSpec("P")
@@ -234,10 +236,17 @@ class PostgresStore(SqlStore):
         self._lost_claims = [c for c in self._lost_claims if c not in lost_claims]
         return claimed
 
+    async def reclaim_space(self) -> list[str]:
+        return await vacuum_tables(self._db, RECLAIMED_TABLES)
+
     async def copy_read(self, table: str, after: int, limit: int) -> list[dict[str, Any]]:
+        if table == "console_attempt_minutes":
+            await self._fold_console_summary("attempt_minutes")
         found = await self._fetchall(f"copy_read_{table}", {"after": after, "limit": limit})
         return [dict(row.items()) for row in found]
 
     async def copy_finish(self) -> None:
         reset = PG_ONLY["identity_sequences_reset"]
         await self._db.run(lambda conn: fetch(conn, reset, {}))
+        drop = PG_ONLY["copy_console_changes_drop"]
+        await self._db.run(lambda conn: execute(conn, drop, {}))

@@ -11,15 +11,25 @@ event; SQLite's one writer sees no concurrent change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from espf.db_stats import DbStats, StateRows
-from espf.retention import ACCOUNT_HISTORY, PRUNABLE_STATES
+from espf.retention import ACCOUNT_HISTORY, PRUNABLE_STATES, PruneScope
 from espf.store.plan import Plan, row, rows, run
 
 # The tables pruning deletes from, in the order it deletes.
 PRUNED_TABLES = ("transitions", "attempts", "deliveries", "events")
+# Every table a prune round (or the dispatcher's idempotency sweep) deletes
+# from, whose freed space must become reusable (store/pg_vacuum.py).
+RECLAIMED_TABLES = (
+    *PRUNED_TABLES,
+    "account_status_history",
+    "idempotency_keys",
+    "console_attempt_minutes",
+    "console_attempt_changes",
+    "console_event_state_changes",
+)
 
 
 @dataclass(slots=True)
@@ -31,7 +41,12 @@ class PruneBatch:
     busy: bool = False
 
 
-def prune_events_batch(cutoffs: Mapping[str, int], limit: int) -> Plan[PruneBatch]:
+def _scoped(scope: PruneScope, cutoff: int) -> dict[str, object]:
+    """The parameters every scoped retention query takes."""
+    return {"cutoff": cutoff, "only_env": scope.only_env, "ids": list(scope.except_envs)}
+
+
+def prune_events_batch(scope: PruneScope, limit: int) -> Plan[PruneBatch]:
     got_lock = yield row("prune_try_lock", {})
     if not got_lock or not got_lock[0]:
         return PruneBatch(busy=True)
@@ -41,7 +56,8 @@ def prune_events_batch(cutoffs: Mapping[str, int], limit: int) -> Plan[PruneBatc
         if left <= 0:
             break
         found = yield rows(
-            "prune_candidates", {"state": state, "cutoff": cutoffs[state], "limit": left}
+            "prune_candidates",
+            _scoped(scope, scope.cutoffs[state]) | {"state": state, "limit": left},
         )
         candidates.extend(int(r[0]) for r in found)
     if not candidates:
@@ -54,33 +70,50 @@ def prune_events_batch(cutoffs: Mapping[str, int], limit: int) -> Plan[PruneBatc
     return PruneBatch(events=deleted["events"], deleted=deleted)
 
 
-def prune_account_history_batch(cutoff: int, limit: int) -> Plan[int]:
+def prune_account_history_batch(scope: PruneScope, limit: int) -> Plan[int]:
     got_lock = yield row("prune_try_lock", {})
     if not got_lock or not got_lock[0]:
         return 0
-    removed: int = yield run("prune_account_history", {"cutoff": cutoff, "limit": limit})
+    removed: int = yield run(
+        "prune_account_history", _scoped(scope, scope.cutoffs[ACCOUNT_HISTORY]) | {"limit": limit}
+    )
     return removed
 
 
-def prune_preview(cutoffs: Mapping[str, int]) -> Plan[dict[str, int]]:
+def prune_console_minutes_batch(scope: PruneScope, limit: int) -> Plan[int]:
+    got_lock = yield row("prune_try_lock", {})
+    if not got_lock or not got_lock[0]:
+        return 0
+    removed: int = yield run(
+        "prune_console_attempt_minutes", _scoped(scope, scope.oldest_cutoff) | {"limit": limit}
+    )
+    return removed
+
+
+def prune_preview(scopes: Sequence[PruneScope]) -> Plan[dict[str, int]]:
     """How many events per state, and account status reports, would go now."""
-    counts: dict[str, int] = {}
-    for state in PRUNABLE_STATES:
-        found = yield row("prune_count", {"state": state, "cutoff": cutoffs[state]})
-        counts[state] = int(found[0])
-    found = yield row("prune_account_history_count", {"cutoff": cutoffs[ACCOUNT_HISTORY]})
-    counts[ACCOUNT_HISTORY] = int(found[0])
+    counts = dict.fromkeys((*PRUNABLE_STATES, ACCOUNT_HISTORY), 0)
+    for scope in scopes:
+        for state in PRUNABLE_STATES:
+            found = yield row(
+                "prune_count", _scoped(scope, scope.cutoffs[state]) | {"state": state}
+            )
+            counts[state] += int(found[0])
+        found = yield row(
+            "prune_account_history_count", _scoped(scope, scope.cutoffs[ACCOUNT_HISTORY])
+        )
+        counts[ACCOUNT_HISTORY] += int(found[0])
     return counts
 
 
-def db_stats(cutoffs: Mapping[str, int]) -> Plan[DbStats]:
+def db_stats(scopes: Sequence[PruneScope]) -> Plan[DbStats]:
     """Rows per table and per state, the database's size, and what a prune
     now would remove; one snapshot on PostgreSQL."""
     tables = yield rows("stats_table_rows", {})
     events = yield rows("stats_events_by_state", {})
     deliveries = yield rows("stats_deliveries_by_state", {})
     size = yield row("stats_database_size", {})
-    next_prune = yield from prune_preview(cutoffs)
+    next_prune = yield from prune_preview(scopes)
     return DbStats(
         rows={str(r[0]): int(r[1]) for r in tables},
         events_by_state={str(r[0]): StateRows(int(r[1]), r[2]) for r in events},

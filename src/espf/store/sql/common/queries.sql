@@ -229,7 +229,9 @@ UNION ALL SELECT 'deleted_event_types', count(*) FROM deleted_event_types
 UNION ALL SELECT 'account_status_history', count(*) FROM account_status_history
 UNION ALL SELECT 'account_statuses', count(*) FROM account_statuses
 UNION ALL SELECT 'schedules', count(*) FROM schedules
-UNION ALL SELECT 'schedule_occurrences', count(*) FROM schedule_occurrences;
+UNION ALL SELECT 'schedule_occurrences', count(*) FROM schedule_occurrences
+UNION ALL SELECT 'account_expunges', count(*) FROM account_expunges
+UNION ALL SELECT 'console_attempt_minutes', count(*) FROM console_attempt_minutes;
 
 -- name: copy_read_environments
 SELECT i_env, name, created_at
@@ -412,6 +414,32 @@ ORDER BY i_schedule, at;
 
 -- name: copy_write_schedule_occurrences
 INSERT INTO schedule_occurrences (i_schedule, at) VALUES (:i_schedule, :at);
+
+-- name: copy_read_account_expunges
+SELECT i_expunge, i_env, account_kind, account, expunged_at, events, status_reports, expunged_by
+FROM account_expunges WHERE i_expunge > :after ORDER BY i_expunge LIMIT :limit;
+
+-- name: copy_write_account_expunges
+INSERT INTO account_expunges (i_expunge, i_env, account_kind, account, expunged_at, events,
+                              status_reports, expunged_by)
+VALUES (:i_expunge, :i_env, :account_kind, :account, :expunged_at, :events, :status_reports,
+        :expunged_by);
+
+-- The console's attempts per minute. Keyed by (i_env, minute, outcome): a
+-- page is a whole environment. The copied attempts already built counts in
+-- the target (its triggers); the source's replace them, since they also
+-- count attempts pruned or expunged since.
+-- name: copy_read_console_attempt_minutes
+SELECT i_env, minute, outcome, attempts
+FROM console_attempt_minutes
+WHERE i_env = (SELECT min(i_env) FROM console_attempt_minutes WHERE i_env > :after)
+  AND :limit > 0
+ORDER BY minute, outcome;
+
+-- name: copy_write_console_attempt_minutes
+INSERT INTO console_attempt_minutes (i_env, minute, outcome, attempts)
+VALUES (:i_env, :minute, :outcome, :attempts)
+ON CONFLICT (i_env, minute, outcome) DO UPDATE SET attempts = excluded.attempts;
 
 -- Fan-out, ordering, claiming and replay: {in_ids} and {greatest} are spelled
 -- per dialect by the loader (sql_loader.py).
@@ -630,6 +658,7 @@ SELECT min(next_at) FROM schedules WHERE next_at IS NOT NULL;
 -- name: prune_count
 SELECT count(*) FROM events e
 WHERE e.state = :state AND e.created_at < :cutoff
+  AND (CAST(:only_env AS BIGINT) IS NULL OR e.i_env = CAST(:only_env AS BIGINT)) AND NOT (e.i_env {in_ids})
   AND NOT EXISTS (
     SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
       AND (d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded')
@@ -666,6 +695,7 @@ DELETE FROM events WHERE i_event {in_ids};
 -- name: prune_account_history_count
 SELECT count(*) FROM account_status_history h
 WHERE h.reported_at < :cutoff
+  AND (CAST(:only_env AS BIGINT) IS NULL OR h.i_env = CAST(:only_env AS BIGINT)) AND NOT (h.i_env {in_ids})
   AND NOT EXISTS (SELECT 1 FROM account_statuses s WHERE s.i_status_change = h.i_status_change);
 
 -- name: prune_account_history
@@ -673,8 +703,20 @@ DELETE FROM account_status_history
 WHERE i_status_change IN (
   SELECT h.i_status_change FROM account_status_history h
   WHERE h.reported_at < :cutoff
+    AND (CAST(:only_env AS BIGINT) IS NULL OR h.i_env = CAST(:only_env AS BIGINT)) AND NOT (h.i_env {in_ids})
     AND NOT EXISTS (SELECT 1 FROM account_statuses s WHERE s.i_status_change = h.i_status_change)
   ORDER BY h.reported_at LIMIT :limit);
+
+-- The console's attempts per minute (migration 0008) of minutes before the
+-- scope's longest window: no attempt of theirs is kept any more. Few rows
+-- (one per environment, minute and outcome), in batches all the same.
+-- name: prune_console_attempt_minutes
+DELETE FROM console_attempt_minutes
+WHERE (i_env, minute, outcome) IN (
+  SELECT m.i_env, m.minute, m.outcome FROM console_attempt_minutes m
+  WHERE m.minute < :cutoff
+    AND (CAST(:only_env AS BIGINT) IS NULL OR m.i_env = CAST(:only_env AS BIGINT)) AND NOT (m.i_env {in_ids})
+  ORDER BY m.minute LIMIT :limit);
 
 -- `espf db stats` (store/sql_retention.py).
 -- name: stats_table_rows

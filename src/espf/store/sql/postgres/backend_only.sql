@@ -51,7 +51,16 @@ FROM api_tokens
 UNION ALL
 SELECT setval(pg_get_serial_sequence('maintenance_windows', 'i_window'),
               coalesce(max(i_window), 0) + 1, false)
-FROM maintenance_windows;
+FROM maintenance_windows
+UNION ALL
+SELECT setval(pg_get_serial_sequence('account_expunges', 'i_expunge'),
+              coalesce(max(i_expunge), 0) + 1, false)
+FROM account_expunges;
+
+-- The changes the copied attempts' triggers appended: the copied
+-- console_attempt_minutes already hold the source's totals.
+-- name: copy_console_changes_drop
+DELETE FROM console_attempt_changes;
 
 -- Custom event type ids and environment ids left out are max + 1. Two
 -- processes computing max + 1 at once would both pick the same id: this
@@ -150,3 +159,19 @@ INSERT INTO console_attempt_minutes AS c (i_env, minute, outcome, attempts)
 SELECT i_env, minute, outcome, sum(attempts) FROM moved
 GROUP BY i_env, minute, outcome ORDER BY i_env, minute, outcome
 ON CONFLICT (i_env, minute, outcome) DO UPDATE SET attempts = c.attempts + EXCLUDED.attempts;
+
+-- Space freed by pruning (store/space_reuse.py). One node vacuums at a
+-- time: a session lock (VACUUM cannot run in a transaction), given back
+-- after. The tables with enough dead rows come from the statistics
+-- autovacuum reads, kept whether or not autovacuum runs.
+-- name: vacuum_try_lock
+SELECT pg_try_advisory_lock(hashtext(current_schema() || '.espf_vacuum'));
+
+-- name: vacuum_unlock
+SELECT pg_advisory_unlock(hashtext(current_schema() || '.espf_vacuum'));
+
+-- name: vacuum_due_tables
+SELECT relname::text FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname = ANY(:tables::text[])
+  AND n_dead_tup > :min_dead + :dead_fraction * n_live_tup
+ORDER BY relname;

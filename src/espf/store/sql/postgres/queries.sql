@@ -366,6 +366,7 @@ SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.espf_prune'));
 -- name: prune_candidates
 SELECT e.i_event FROM events e
 WHERE e.state = :state AND e.created_at < :cutoff
+  AND (CAST(:only_env AS BIGINT) IS NULL OR e.i_env = CAST(:only_env AS BIGINT)) AND NOT (e.i_env {in_ids})
   AND NOT EXISTS (
     SELECT 1 FROM deliveries d WHERE d.i_event = e.i_event
       AND (d.state NOT IN ('delivered', 'rejected', 'failed', 'cancelled', 'superseded')
