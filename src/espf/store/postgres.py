@@ -246,7 +246,17 @@ class PostgresStore(SqlStore):
         return [dict(row.items()) for row in found]
 
     async def copy_finish(self) -> None:
-        reset = PG_ONLY["identity_sequences_reset"]
-        await self._db.run(lambda conn: fetch(conn, reset, {}))
+        found = PG_ONLY["identity_columns"]
+        columns = await self._db.run(lambda conn: fetch(conn, found, {}))
+
+        async def reset(conn: Conn) -> None:
+            for table, column in columns:
+                # Names from the catalog, quoted: nothing here comes from a user.
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                    f'coalesce(max("{column}"), 0) + 1, false) FROM "{table}"'
+                )
+
+        await self._db.run(reset)
         drop = PG_ONLY["copy_console_changes_drop"]
         await self._db.run(lambda conn: execute(conn, drop, {}))

@@ -14,48 +14,14 @@ SELECT 1;
 
 -- After `espf copy` wrote rows with their ids, the identity sequences must
 -- continue past the largest copied id, or the next insert would collide.
--- name: identity_sequences_reset
-SELECT setval(pg_get_serial_sequence('api_users', 'i_user'), coalesce(max(i_user), 0) + 1, false)
-FROM api_users
-UNION ALL
-SELECT setval(pg_get_serial_sequence('handlers', 'i_handler'), coalesce(max(i_handler), 0) + 1,
-              false)
-FROM handlers
-UNION ALL
-SELECT setval(pg_get_serial_sequence('events', 'i_event'), coalesce(max(i_event), 0) + 1, false)
-FROM events
-UNION ALL
-SELECT setval(pg_get_serial_sequence('schedules', 'i_schedule'),
-              coalesce(max(i_schedule), 0) + 1, false)
-FROM schedules
-UNION ALL
-SELECT setval(pg_get_serial_sequence('deliveries', 'i_delivery'),
-              coalesce(max(i_delivery), 0) + 1, false)
-FROM deliveries
-UNION ALL
-SELECT setval(pg_get_serial_sequence('account_status_history', 'i_status_change'),
-              coalesce(max(i_status_change), 0) + 1, false)
-FROM account_status_history
-UNION ALL
-SELECT setval(pg_get_serial_sequence('transitions', 'i_transition'),
-              coalesce(max(i_transition), 0) + 1, false)
-FROM transitions
-UNION ALL
-SELECT setval(pg_get_serial_sequence('attempts', 'i_attempt'), coalesce(max(i_attempt), 0) + 1,
-              false)
-FROM attempts
-UNION ALL
-SELECT setval(pg_get_serial_sequence('api_tokens', 'i_api_token'),
-              coalesce(max(i_api_token), 0) + 1, false)
-FROM api_tokens
-UNION ALL
-SELECT setval(pg_get_serial_sequence('maintenance_windows', 'i_window'),
-              coalesce(max(i_window), 0) + 1, false)
-FROM maintenance_windows
-UNION ALL
-SELECT setval(pg_get_serial_sequence('account_expunges', 'i_expunge'),
-              coalesce(max(i_expunge), 0) + 1, false)
-FROM account_expunges;
+-- Every table of the schema with a serial or identity column, read from the
+-- catalog, so that a new table cannot be forgotten; copy_finish resets each.
+-- name: identity_columns
+SELECT c.table_name::text, c.column_name::text
+FROM information_schema.columns c
+WHERE c.table_schema = current_schema()
+  AND pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) IS NOT NULL
+ORDER BY c.table_name;
 
 -- The changes the copied attempts' triggers appended: the copied
 -- console_attempt_minutes already hold the source's totals.
