@@ -58,7 +58,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default="ingest,delivery,backlog,console",
         help="comma-separated: ingest, delivery, backlog (lateness, memory, start-up), "
         "console (page times with a large history), "
-        "schedules (memory with many, a burst due at one instant; not in the default set)",
+        "schedules (memory with many, a burst due at one instant; not in the default set), "
+        "limits (max_rate and max_in_flight with real dispatchers, ~2 min per backend), "
+        "adaptive (back-off from a 503-ing Application; draws docs/img/adaptive-rate.png), "
+        "breaker (an Application down for 60 s); the last three not in the default set",
     )
     parser.add_argument("--pending", type=int, help="events pending over the next hours")
     parser.add_argument("--deliveries", type=int, help="events due at once for delivery")
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             results.skipped.append(f"PostgreSQL: {problem}")
             cfg.backends.remove("postgres")
 
-    from bench import backlog, console, delivery, ingest, schedules
+    from bench import backlog, console, delivery, ingest, limits, schedules
 
     scenarios = {
         "ingest": ingest.run,
@@ -177,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         "backlog": backlog.run,
         "schedules": schedules.run,
         "console": console.run,
+        "limits": limits.run_limits,
+        "adaptive": limits.run_adaptive,
+        "breaker": limits.run_breaker,
     }
     crashed = None
     try:

@@ -44,7 +44,9 @@ def _delivered(espf: EspfProcess, ids: list[int]) -> bool:
 
 def test_receiver_down_for_a_minute_then_up(espf: EspfProcess) -> None:
     """Every event arrives once the Application is back, and the attempts
-    made meanwhile follow the handler's schedule (with its jitter)."""
+    made meanwhile follow the handler's schedule (with its jitter). The
+    circuit breaker is off here: with it, the deliveries would wait for a
+    probe instead of following the schedule (test_breaker_e2e.py)."""
     port = free_port()
     schedule = [1, 2, 4, 8, 16]
     espf.add_handler(
@@ -55,6 +57,8 @@ def test_receiver_down_for_a_minute_then_up(espf: EspfProcess) -> None:
         "none",
         "--retry-schedule",
         ",".join(map(str, schedule)),
+        "--breaker-after",
+        "0",
     )
     espf.cli("handler", "sub", "1", "App")
     ids = [

@@ -241,6 +241,7 @@ class HandlerSettings:
     max_in_flight: int | None = None
     max_rate: float | None = None
     rate_burst: int | None = None
+    breaker_after: int | None = None
 
     def body(self, name: str) -> dict[str, Any]:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -225,6 +225,7 @@ class Client:
         max_in_flight: int | None = None,
         max_rate: float | None = None,
         rate_burst: int | None = None,
+        breaker_after: int | None = None,
     ) -> Handler:
         """An EventSender handler, as ``espf handler create``: ``auth`` is
         basic (default, ``login``/``password``), custom (``auth_scheme``,
@@ -233,7 +234,7 @@ class Client:
         settings = HandlerSettings(
             url, login, password, auth, auth_scheme, auth_token, auth_header, timeout,
             signing_secrets, retry, auto_pause_after, ordered, order_key, tls, enabled,
-            max_in_flight, max_rate, rate_burst,
+            max_in_flight, max_rate, rate_burst, breaker_after,
         )  # fmt: skip
         return self.send(calls.handler_create(name, settings))
 
@@ -259,12 +260,13 @@ class Client:
         max_in_flight: int | None = None,
         max_rate: float | None = None,
         rate_burst: int | None = None,
+        breaker_after: int | None = None,
     ) -> Handler:
         """Absent (None) settings stay; ``retry=RetrySettings()`` is the default policy again."""
         settings = HandlerSettings(
             url, login, password, auth, auth_scheme, auth_token, auth_header, timeout,
             signing_secrets, retry, auto_pause_after, ordered, order_key, tls, enabled,
-            max_in_flight, max_rate, rate_burst,
+            max_in_flight, max_rate, rate_burst, breaker_after,
         )  # fmt: skip
         return self.send(calls.handler_update(name, settings))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+from espf.adaptive_rate import is_overload
 from espf.clock import format_ms
 from espf.dispatch.sender import SendResult
 from espf.domain import AttemptOutcome, ClaimedDelivery, DeliveryState
@@ -66,4 +67,6 @@ def decide_outcome(
         i_event=delivery.i_event,
         i_handler=delivery.handler.i_handler,
         reason=reason,
+        overloaded=is_overload(result.status_code, result.timed_out),
+        rate_limited=bool(delivery.handler.max_rate),
     )

@@ -3,7 +3,10 @@ maintenance windows (maintenance.py), as plans run inside the claim's
 transaction on every backend.
 
 Such a handler is claimed through its limiter row: the row holds the token
-bucket and the maintenance window open now or next, and the requests open
+bucket, the maintenance window open now or next, the effective rate of
+adaptive back-off (adaptive_rate.py) and the circuit breaker's state
+(circuit_breaker.py; a handler without limits has a row while its circuit
+is open), and the requests open
 are counted from the deliveries in flight on every node, so that the limits
 hold over all dispatchers and a dead node's requests stop counting as soon
 as they are rescued. Handlers with neither have no row and never reach this
@@ -13,15 +16,18 @@ code.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from espf.adaptive_rate import current_rate
+from espf.circuit_breaker import next_probe_interval
 from espf.domain import Handler
 from espf.maintenance import MaintenanceWindow, OpenWindow, is_open, next_window
 from espf.rate_limits import Bucket, Spent, full_bucket, is_limited, may_send, refill, spend
 from espf.store import rows as to
 from espf.store.plan import Plan, row, rows, run
 
-_HANDLER_AT = 4  # where the handler's columns start in a limiter_ready row
+_HANDLER_AT = 8  # where the handler's columns start in a limiter_ready row
 
 
 def window_of(found: Sequence[Any]) -> MaintenanceWindow:
@@ -35,8 +41,8 @@ def windows_of(i_handler: int) -> Plan[list[MaintenanceWindow]]:
 
 def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
     """Claim up to ``limit`` due deliveries of limited handlers, as many of
-    each as its limits and windows allow now; answer each claimed id with
-    the instant it may be sent (its slot in the rate)."""
+    each as its limits, windows and circuit allow now; answer each claimed
+    id with the instant it may be sent (its slot in the rate)."""
     if limit <= 0:
         return {}
     claimed: dict[int, int] = {}
@@ -45,44 +51,63 @@ def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
         if wanted <= 0:
             break
         handler = to.handler(found, _HANDLER_AT)
+        # The bucket fills at the effective rate while back-off is in effect.
+        rate = current_rate(handler.max_rate, found[4])
+        if rate != handler.max_rate:
+            handler = replace(handler, max_rate=rate)
         window = None if found[3] is None else OpenWindow(int(found[2]), int(found[3]))
         if window is not None and now >= window.closes_at:
             window = next_window((yield from windows_of(handler.i_handler)), now)
         bucket = refill(handler, Bucket(float(found[0]), int(found[1])), now)
+        probe_at, interval = found[6], found[7]
+        key = {"i_handler": handler.i_handler}
         if is_open(window, now):
             assert window is not None
             spent = Spent(bucket, window.closes_at, [])  # nothing goes out until it ends
+        elif found[5] is not None and now < probe_at:
+            spent = Spent(bucket, probe_at, [])  # an open circuit: wait for the probe
         else:
-            key = {"i_handler": handler.i_handler}
             in_flight = int((yield row("limiter_in_flight", key))[0])
+            if found[5] is not None:
+                # An open circuit sends one probe at a time; the next one,
+                # whatever this one answers, waits longer.
+                wanted = 0 if in_flight else 1
+                interval = next_probe_interval(interval) if wanted else interval
+                probe_at = now + (interval or 0)
             allowed = may_send(handler, bucket, in_flight, wanted)
             got: list[int] = []
             if allowed:
                 params = key | {"node_id": node_id, "now": now, "limit": allowed}
                 got = sorted(r[0] for r in (yield rows("delivery_claim_due_limited", params)))
             spent = spend(handler, bucket, len(got))
+            if found[5] is not None:
+                spent = Spent(spent.bucket, max(spent.ready_at, probe_at), spent.send_at)
             claimed.update(zip(got, spent.send_at, strict=True))
         yield run(
             "limiter_update",
-            {
-                "i_handler": handler.i_handler,
+            key
+            | {
                 "tokens": spent.bucket.tokens,
                 "refilled_at": spent.bucket.refilled_at,
                 "ready_at": spent.ready_at,
                 "window_from": window.opens_at if window else None,
                 "window_until": window.closes_at if window else None,
+                "probe_at": probe_at,
+                "probe_interval_ms": interval,
             },
         )
     return claimed
 
 
 def sync_limiter(handler: Handler, now: int) -> Plan[None]:
-    """After a handler is created or changed, or its windows are: give it a
-    limiter row (a full bucket, its next window) if it has limits or
-    windows, else none, and mark its deliveries to match."""
+    """After a handler is created or changed, its windows are, or its
+    circuit closes: give it a limiter row (a full bucket, its next window)
+    if it has limits, windows or an open circuit, else none, and mark its
+    deliveries to match."""
     key = {"i_handler": handler.i_handler}
     windows = yield from windows_of(handler.i_handler)
-    limited = is_limited(handler) or bool(windows)
+    circuit_open = (yield row("limiter_circuit_open", key)) is not None
+    limited = is_limited(handler) or bool(windows) or circuit_open
     if limited:
         yield run("limiter_insert", key | {"tokens": full_bucket(handler, now).tokens, "now": now})
         window = next_window(windows, now)
