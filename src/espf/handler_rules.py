@@ -141,7 +141,7 @@ def validate_limits(settings: HandlerSettings) -> None:
     if settings.rate_burst is not None and not 0 <= settings.rate_burst <= MAX_BURST:
         raise _bad_limit(
             f"rate_burst must be a whole number of requests from 1 to {MAX_BURST} "
-            "(0: a twentieth of max_rate, at least 1)"
+            "(0: the default, 1)"
         )
     after = settings.breaker_after
     if after is not None and not 0 <= after <= MAX_BREAKER_AFTER:

@@ -79,7 +79,7 @@ def _handler_options(creating: bool) -> Callable[[Callable[..., Any]], Callable[
             click.option(
                 "--rate-burst",
                 type=int,
-                help="requests the rate lets out at once (default: rate/20)",
+                help="requests the rate lets out at once (default 1: evenly spaced)",
             ),
             click.option(
                 "--breaker-after",

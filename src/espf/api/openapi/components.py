@@ -134,9 +134,10 @@ def _schemas() -> dict[str, Schema]:
                 "max_rate": nullable(number("Requests per second, over every node", 0, 1e12)),
                 "rate_burst": nullable(integer("Requests the rate limit lets out at once")),
                 "breaker_after": integer(
-                    "Failures in a row that open the circuit (the default if not set); 0: never"
+                    "Failures in a row that open the circuit (the default if not set); 0: never",
+                    0,
                 ),
-                "failures_in_row": integer("Attempts failed in a row, now"),
+                "failures_in_row": integer("Attempts failed in a row, now", 0),
                 "effective_rate": nullable(
                     number(
                         "Requests per second sent at most now: max_rate, lowered while the "

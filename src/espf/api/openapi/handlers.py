@@ -94,7 +94,7 @@ def _settings(creating: bool) -> dict[str, Schema]:
             inclusive_minimum=True,
         ),
         "rate_burst": integer(
-            "Requests the rate limit lets out at once (default: max_rate / 20, at least 1)",
+            "Requests the rate limit lets out at once (default 1: evenly spaced)",
             0,
             MAX_BURST,
         ),
