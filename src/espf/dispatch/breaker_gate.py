@@ -15,7 +15,8 @@ failures have opened the circuit (circuit_breaker.py), shared by every node,
 which holds it until a probe succeeds.
 
 Deliveries claimed through the limiter (an open circuit's probes, rate
-slots) are never handed back here: the shared state already decided they go.
+slots, max_in_flight) neither wait for a turn nor are handed back here: the
+shared state already decided they go, and when.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class BreakerGate:
     async def admit(self, delivery: ClaimedDelivery) -> bool:
         """Wait for ``delivery``'s turn; False: do not send it, hand it back."""
         i_handler = delivery.handler.i_handler
-        while self._open.get(i_handler, 0) >= self._window(i_handler):
+        # The limiter has paced it already (send slot, max_in_flight, one
+        # probe at a time): waiting here too would only bunch its slots.
+        while not delivery.send_at and self._open.get(i_handler, 0) >= self._window(i_handler):
             turn = asyncio.get_running_loop().create_future()
             self._waiting.setdefault(i_handler, deque()).append(turn)
             await turn

@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from espf.adaptive_rate import current_rate
-from espf.circuit_breaker import next_probe_interval
+from espf.circuit_breaker import FIRST_PROBE_MS, next_probe_interval
 from espf.domain import Handler
 from espf.maintenance import MaintenanceWindow, OpenWindow, is_open, next_window
 from espf.rate_limits import Bucket, Spent, full_bucket, is_limited, may_send, refill, spend
@@ -69,11 +69,7 @@ def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
         else:
             in_flight = int((yield row("limiter_in_flight", key))[0])
             if found[5] is not None:
-                # An open circuit sends one probe at a time; the next one,
-                # whatever this one answers, waits longer.
-                wanted = 0 if in_flight else 1
-                interval = next_probe_interval(interval) if wanted else interval
-                probe_at = now + (interval or 0)
+                wanted = 0 if in_flight else 1  # an open circuit: one probe at a time
             allowed = may_send(handler, bucket, in_flight, wanted)
             got: list[int] = []
             if allowed:
@@ -81,6 +77,9 @@ def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
                 got = sorted(r[0] for r in (yield rows("delivery_claim_due_limited", params)))
             spent = spend(handler, bucket, len(got))
             if found[5] is not None:
+                # The next probe, whatever this one answers, waits longer.
+                interval = next_probe_interval(interval) if got else interval
+                probe_at = now + (interval or FIRST_PROBE_MS)
                 spent = Spent(spent.bucket, max(spent.ready_at, probe_at), spent.send_at)
             claimed.update(zip(got, spent.send_at, strict=True))
         yield run(
