@@ -31,9 +31,7 @@ from bench.config import RunConfig
 from bench.flow_receiver import FlowReceiver, most_in_one_second
 from bench.procs import log
 from bench.report import Results, Row
-from espf.circuit_breaker import DEFAULT_BREAKER_AFTER, probes_within
 from espf.config import Settings
-from espf.dispatch.breaker_gate import PROBATION_REQUESTS
 from espf.domain import AuthMethod, HandlerSettings, NewEvent, RetryOverrides
 from espf.service import Service
 from espf.store import create_store
@@ -361,6 +359,10 @@ def failure_bound(nodes: int, outage_s: float) -> int:
     """The attempts a dead Application may cost, however many deliveries
     wait: each node's turns until it has seen the run of failures that opens
     the circuit, then the probes."""
+    # Imported here: the limits scenario also runs on code from before them.
+    from espf.circuit_breaker import DEFAULT_BREAKER_AFTER, probes_within
+    from espf.dispatch.breaker_gate import PROBATION_REQUESTS
+
     return nodes * (DEFAULT_BREAKER_AFTER + PROBATION_REQUESTS) + probes_within(outage_s)
 
 

@@ -268,6 +268,9 @@ class ClaimedDelivery:
     budget_from_at: int = 0
     # Not before this instant (ms): its slot in the handler's rate limit.
     send_at: int = 0
+    # Claimed at an effective rate lowered by adaptive back-off: its good
+    # answer counts towards raising the rate again.
+    backing_off: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +290,8 @@ class AttemptOutcome:
     reason: str = ""  # for the transition log, e.g. "HTTP 503; next attempt in 30 s"
     # 429, 503 or no answer in time: the handler asks for less (adaptive back-off).
     overloaded: bool = False
-    # The handler has a max_rate: the outcome counts for its effective rate.
+    # The outcome counts for the handler's effective rate: it has a max_rate,
+    # and the answer asked for less or the rate is lowered (adaptive_rate.py).
     rate_limited: bool = False
 
 

@@ -285,6 +285,8 @@ class Dispatcher:
             self._gate.hand_back(delivery)
             self.notify(self.clock.now_ms() + FIRST_PROBE_MS)
             return
+        if delivery.send_at == 0:
+            started_at = self.clock.now_ms()  # it may have waited for its turn
         t0 = time.perf_counter()
         failed = True
         try:
@@ -334,7 +336,8 @@ class Dispatcher:
 
     async def _check_health(self, health: list[HandlerHealth]) -> None:
         now = self.clock.now_ms()
-        if any(announce_circuit(handler) is False for handler in health):
+        changes = [announce_circuit(handler) for handler in health]
+        if False in changes:
             self.wakeups.due(now)  # what the circuit held is due now, on every node
         await self._pauser.check(health, now)
 

@@ -128,7 +128,9 @@ def dispatch_due(
     deliveries = to.claimed_deliveries([tuple(r) for r in detail])
     if send_at:
         deliveries = [
-            replace(d, send_at=send_at[d.i_delivery]) if d.i_delivery in send_at else d
+            replace(d, send_at=send_at[d.i_delivery][0], backing_off=send_at[d.i_delivery][1])
+            if d.i_delivery in send_at
+            else d
             for d in deliveries
         ]
     yield run("event_mark_in_flight", {"ids": sorted({d.i_event for d in deliveries})})

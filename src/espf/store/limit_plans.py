@@ -39,13 +39,14 @@ def windows_of(i_handler: int) -> Plan[list[MaintenanceWindow]]:
     return [window_of(r) for r in found]
 
 
-def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
+def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, tuple[int, bool]]]:
     """Claim up to ``limit`` due deliveries of limited handlers, as many of
     each as its limits, windows and circuit allow now; answer each claimed
-    id with the instant it may be sent (its slot in the rate)."""
+    id with the instant it may be sent (its slot in the rate) and whether
+    adaptive back-off has lowered the rate."""
     if limit <= 0:
         return {}
-    claimed: dict[int, int] = {}
+    claimed: dict[int, tuple[int, bool]] = {}
     for found in (yield rows("limiter_ready", {"now": now})):
         wanted = limit - len(claimed)
         if wanted <= 0:
@@ -53,7 +54,8 @@ def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
         handler = to.handler(found, _HANDLER_AT)
         # The bucket fills at the effective rate while back-off is in effect.
         rate = current_rate(handler.max_rate, found[4])
-        if rate != handler.max_rate:
+        backing_off = rate != handler.max_rate
+        if backing_off:
             handler = replace(handler, max_rate=rate)
         window = None if found[3] is None else OpenWindow(int(found[2]), int(found[3]))
         if window is not None and now >= window.closes_at:
@@ -81,7 +83,7 @@ def claim_limited(node_id: str, now: int, limit: int) -> Plan[dict[int, int]]:
                 interval = next_probe_interval(interval) if got else interval
                 probe_at = now + (interval or FIRST_PROBE_MS)
                 spent = Spent(spent.bucket, max(spent.ready_at, probe_at), spent.send_at)
-            claimed.update(zip(got, spent.send_at, strict=True))
+            claimed.update((i, (at, backing_off)) for i, at in zip(got, spent.send_at, strict=True))
         yield run(
             "limiter_update",
             key
