@@ -5,9 +5,9 @@ A burst of due deliveries to a dead Application is claimed and started at
 once, before any of their outcomes is recorded; without this gate every one
 of them would spend an attempt on the dead endpoint. So the node keeps, per
 handler, how many requests it may have open: as many as it has connections
-to it once the handler has answered well here (so a healthy handler sees no
-change), but only PROBATION_REQUESTS before that and while it fails (the
-first answers of a new burst come back within a round trip). And it counts
+to it once the handler has answered well here (the connection pool's own
+bound), but only PROBATION_REQUESTS before that and while it fails: a
+healthy handler pays one round trip at 4 requests when a node starts. And it counts
 the handler's failures in a row: a request that gets its turn after
 ``breaker_after`` of them is not sent. The delivery is handed back unsent,
 its attempt count unchanged, due again a moment later; by then the recorded
