@@ -59,8 +59,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="comma-separated: ingest, delivery, backlog (lateness, memory, start-up), "
         "console (page times with a large history), "
         "schedules (memory with many, a burst due at one instant; not in the default set), "
-        "soak (retention 1 min against none, both backends side by side; not in the default "
-        "set; 15 minutes with --full)",
+        "soak (retention 1 min against none, both backends side by side; 15 minutes with "
+        "--full), limits (max_rate and max_in_flight with real dispatchers, ~2 min per "
+        "backend), adaptive (back-off from a 503-ing Application; draws "
+        "docs/img/adaptive-rate.png), breaker (an Application down for 60 s); the last four "
+        "not in the default set",
     )
     parser.add_argument("--pending", type=int, help="events pending over the next hours")
     parser.add_argument("--deliveries", type=int, help="events due at once for delivery")
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             results.skipped.append(f"PostgreSQL: {problem}")
             cfg.backends.remove("postgres")
 
-    from bench import backlog, console, delivery, ingest, schedules, soak
+    from bench import backlog, console, delivery, ingest, limits, schedules, soak
 
     scenarios = {
         "ingest": ingest.run,
@@ -180,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         "schedules": schedules.run,
         "console": console.run,
         "soak": soak.scenario,
+        "limits": limits.run_limits,
+        "adaptive": limits.run_adaptive,
+        "breaker": limits.run_breaker,
     }
     crashed = None
     try:

@@ -114,6 +114,10 @@ class Handler:
     max_in_flight: int | None = None
     max_rate: float | None = None
     rate_burst: int | None = None
+    # Circuit breaker (circuit_breaker.py): the failures in a row that open it
+    # (None: the default, 0: never), and the current run of failures.
+    breaker_after: int | None = None
+    failures_in_row: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,8 @@ class HandlerSettings:
     max_in_flight: int | None = None
     max_rate: float | None = None
     rate_burst: int | None = None
+    # 0 turns the circuit breaker off.
+    breaker_after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +268,9 @@ class ClaimedDelivery:
     budget_from_at: int = 0
     # Not before this instant (ms): its slot in the handler's rate limit.
     send_at: int = 0
+    # Claimed at an effective rate lowered by adaptive back-off: its good
+    # answer counts towards raising the rate again.
+    backing_off: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +288,11 @@ class AttemptOutcome:
     i_event: int = 0
     i_handler: int = 0
     reason: str = ""  # for the transition log, e.g. "HTTP 503; next attempt in 30 s"
+    # 429, 503 or no answer in time: the handler asks for less (adaptive back-off).
+    overloaded: bool = False
+    # The outcome counts for the handler's effective rate: it has a max_rate,
+    # and the answer asked for less or the rate is lowered (adaptive_rate.py).
+    rate_limited: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +338,24 @@ class BlockedKey:
 
 
 @dataclass(frozen=True, slots=True)
+class HandlerFlow:
+    """How much espf sends a handler now: its effective rate under adaptive
+    back-off (adaptive_rate.py) and its circuit (circuit_breaker.py)."""
+
+    i_handler: int
+    name: str
+    max_rate: float | None
+    effective_rate: float | None  # what the claim uses now; None without max_rate
+    failures_in_row: int
+    circuit_opened_at: int | None  # None: the circuit is closed
+    probe_at: int | None  # while open: when the next probe may go
+
+    @property
+    def circuit_open(self) -> bool:
+        return self.circuit_opened_at is not None
+
+
+@dataclass(frozen=True, slots=True)
 class HandlerHealth:
     """A handler whose latest attempts failed, and since when: the dispatcher
     pauses it once that lasts longer than its auto-pause limit."""
@@ -335,6 +367,9 @@ class HandlerHealth:
     auto_pause_after_s: float | None
     paused: bool
     enabled: bool
+    failures_in_row: int = 0
+    # True: these outcomes opened the handler's circuit; False: they closed it.
+    circuit_opened: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

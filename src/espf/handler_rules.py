@@ -15,6 +15,7 @@ from dataclasses import fields, replace
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from espf.circuit_breaker import MAX_BREAKER_AFTER
 from espf.domain import (
     AttemptOutcome,
     AuthMethod,
@@ -141,6 +142,12 @@ def validate_limits(settings: HandlerSettings) -> None:
         raise _bad_limit(
             f"rate_burst must be a whole number of requests from 1 to {MAX_BURST} "
             "(0: the default, 1)"
+        )
+    after = settings.breaker_after
+    if after is not None and not 0 <= after <= MAX_BREAKER_AFTER:
+        raise _bad_limit(
+            f"breaker_after must be a whole number of failures in a row from 1 to "
+            f"{MAX_BREAKER_AFTER} (0 turns the circuit breaker off)"
         )
 
 

@@ -128,6 +128,20 @@ class Metrics:
             registry=r,
         )
 
+        self.effective_rate = Gauge(
+            "espf_handler_effective_rate",
+            "Requests per second the handler is sent at most now: max_rate, lowered by "
+            "adaptive back-off while it answers 429, 503 or times out",
+            ["handler"],
+            registry=r,
+        )
+        self.circuit_open = Gauge(
+            "espf_handler_circuit_open",
+            "1 while the handler's circuit is open (only probes are sent to it)",
+            ["handler"],
+            registry=r,
+        )
+
     def refresh_db_stats(self, stats: DbStats, now_ms: int) -> None:
         self.database_size.set(stats.size_bytes)
         if stats.free_bytes is not None:
@@ -158,6 +172,12 @@ class Metrics:
         self.in_maintenance.clear()
         for handler, open_now in queue.in_maintenance.items():
             self.in_maintenance.labels(handler).set(1 if open_now else 0)
+        self.effective_rate.clear()
+        self.circuit_open.clear()
+        for flow in queue.flows:
+            if flow.effective_rate is not None:
+                self.effective_rate.labels(flow.name).set(flow.effective_rate)
+            self.circuit_open.labels(flow.name).set(1 if flow.circuit_open else 0)
         oldest = queue.oldest_due_at
         self.oldest_due_age.set(max(queue.now_ms - oldest, 0) / 1000 if oldest is not None else 0)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from espf.circuit_breaker import DEFAULT_BREAKER_AFTER
 from espf.domain import DeliveryState
 from tests.api.conftest import ADMIN4, CUSTOM_TYPE, PRODUCER3, Api
 
@@ -197,6 +198,7 @@ def test_delete_waits_for_unfinished_deliveries_and_keeps_history(api: Api) -> N
 
 def test_delivery_limits_are_set_shown_and_removed(api: Api) -> None:
     created = api.ok("handler/create", {**NEW, "max_in_flight": 4, "max_rate": 50})
+    # Without rate_burst the bucket holds one token (rate_limits.DEFAULT_BURST).
     assert (created["max_in_flight"], created["max_rate"], created["rate_burst"]) == (4, 50, 1)
     updated = api.ok("handler/update", {"name": "Second", "rate_burst": 20})
     assert (updated["max_in_flight"], updated["rate_burst"]) == (4, 20)
@@ -204,9 +206,22 @@ def test_delivery_limits_are_set_shown_and_removed(api: Api) -> None:
     assert (cleared["max_in_flight"], cleared["max_rate"], cleared["rate_burst"]) == (None,) * 3
 
 
+def test_the_breaker_and_the_effective_rate_are_shown(api: Api) -> None:
+    created = api.ok("handler/create", {**NEW, "max_rate": 50})
+    assert created["breaker_after"] == DEFAULT_BREAKER_AFTER  # the default, said as a number
+    assert (created["effective_rate"], created["failures_in_row"]) == (50, 0)
+    assert created["circuit"] == {"open": False, "opened_at": None, "next_probe_at": None}
+    off = api.ok("handler/update", {"name": "Second", "breaker_after": 0, "max_rate": 0})
+    assert (off["breaker_after"], off["effective_rate"]) == (0, None)
+    assert api.ok("handler/update", {"name": "Second", "breaker_after": 3})["breaker_after"] == 3
+
+
 @pytest.mark.parametrize(
     "limits",
     [
+        {"breaker_after": -1},
+        {"breaker_after": 2_000_000},
+        {"breaker_after": "often"},
         {"max_in_flight": -1},
         {"max_in_flight": 2.5},
         {"max_in_flight": True},

@@ -143,6 +143,20 @@ def test_handler_delivery_limits(cli: Cli) -> None:
     assert "max_rate must be" in refused
 
 
+def test_handler_breaker_and_effective_rate(cli: Cli) -> None:
+    cli(
+        "handler", "create", "3", "Hss", "--url", "http://127.0.0.1:9/", "--auth", "none",
+        "--max-rate", "50",
+    )  # fmt: skip
+    shown = cli("handler", "show", "3", "Hss")
+    assert "effective rate 50/s" in shown
+    assert "breaker:      opens after 10 failures in a row" in shown
+    cli("handler", "set", "3", "Hss", "--breaker-after", "0")
+    assert "breaker:      off" in cli("handler", "show", "3", "Hss")
+    refused = cli("handler", "set", "3", "Hss", "--breaker-after", "-1", code=2)
+    assert "breaker_after must be a whole number of failures in a row" in refused
+
+
 def test_handler_maintenance_windows(cli: Cli) -> None:
     cli("handler", "create", "3", "Hss", "--url", "http://127.0.0.1:9/", "--auth", "none")
     added = cli(

@@ -118,8 +118,9 @@ def test_every_operation_against_a_live_espf(
     assert espf.handler_resume(app).paused is False
     assert espf.handler_disable(app).enabled is False
     assert espf.handler_enable(app).enabled is True
-    limited = espf.handler_update(app, max_in_flight=4, max_rate=50)
+    limited = espf.handler_update(app, max_in_flight=4, max_rate=50, breaker_after=5)
     assert (limited.max_in_flight, limited.max_rate, limited.rate_burst) == (4, 50.0, 1)
+    assert (limited.breaker_after, limited.effective_rate, limited.circuit.open) == (5, 50.0, False)
     window = espf.handler_maintenance_add(
         app, rule="weekly on tue at 23:00", time_zone="Europe/Prague", duration=3600
     )

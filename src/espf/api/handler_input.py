@@ -10,6 +10,7 @@ object (``{}``) puts the service's default retry policy back, as the CLI's
 from __future__ import annotations
 
 from espf.api.json_input import Fields
+from espf.circuit_breaker import MAX_BREAKER_AFTER
 from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
 from espf.handler_rules import MAX_HANDLER_TIMEOUT_S
 from espf.rate_limits import MAX_BURST, MAX_IN_FLIGHT, MAX_RATE
@@ -34,6 +35,7 @@ SETTING_FIELDS = (
     "max_in_flight",
     "max_rate",
     "rate_burst",
+    "breaker_after",
     "enabled",
 )
 HANDLER_FIELDS = ("name", *SETTING_FIELDS)
@@ -72,6 +74,7 @@ def handler_settings(f: Fields) -> HandlerSettings:
         max_in_flight=f.integer("max_in_flight", minimum=0, maximum=MAX_IN_FLIGHT),
         max_rate=f.number("max_rate", 0, MAX_RATE, exclusive_minimum=False),
         rate_burst=f.integer("rate_burst", minimum=0, maximum=MAX_BURST),
+        breaker_after=f.integer("breaker_after", minimum=0, maximum=MAX_BREAKER_AFTER),
     )
 
 

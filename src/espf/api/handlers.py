@@ -15,31 +15,36 @@ from espf.api.context import ApiContext, Endpoint
 from espf.api.handler_input import HANDLER_FIELDS, MAX_NAME_LENGTH, handler_settings
 from espf.api.representations import blocked_key_json, handler_json
 from espf.api.responses import JSONResponse
+from espf.domain import Handler
 from espf.handler_rules import deleted_handler_name
 
 
 def handler_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:
     service, auth = ctx.service, ctx.auth
 
+    async def shown(handler: Handler) -> JSONResponse:
+        flows = await service.handler_flows([handler])
+        return JSONResponse(handler_json(handler, flows.get(handler.i_handler)))
+
     async def handler_create(request: Request) -> Response:
         user = await auth.admin(request)
         f = await ctx.fields(request, HANDLER_FIELDS)
         name = f.require_text("name", MAX_NAME_LENGTH)
         created = await service.handler_create(user.i_env, name, handler_settings(f))
-        return JSONResponse(handler_json(created))
+        return await shown(created)
 
     async def handler_get(request: Request) -> Response:
         user = await auth.admin(request)
         f = await ctx.fields(request, ("name",))
         found = await service.handler_get(user.i_env, f.require_text("name", MAX_NAME_LENGTH))
-        return JSONResponse(handler_json(found))
+        return await shown(found)
 
     async def handler_update(request: Request) -> Response:
         user = await auth.admin(request)
         f = await ctx.fields(request, HANDLER_FIELDS)
         name = f.require_text("name", MAX_NAME_LENGTH)
         updated = await service.handler_set(user.i_env, name, handler_settings(f))
-        return JSONResponse(handler_json(updated))
+        return await shown(updated)
 
     async def handler_delete(request: Request) -> Response:
         user = await auth.admin(request)
@@ -59,9 +64,7 @@ def handler_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:
             user = await auth.admin(request)
             f = await ctx.fields(request, ("name",))
             name = f.require_text("name", MAX_NAME_LENGTH)
-            return JSONResponse(
-                handler_json(await service.handler_set_enabled(user.i_env, name, enabled))
-            )
+            return await shown(await service.handler_set_enabled(user.i_env, name, enabled))
 
         return endpoint
 
@@ -69,7 +72,10 @@ def handler_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:
         user = await auth.admin(request)
         await ctx.fields(request, ())
         handlers = await service.handler_list(user.i_env)
-        return JSONResponse({"handlers": [handler_json(h) for h in handlers]})
+        flows = await service.handler_flows(handlers)
+        return JSONResponse(
+            {"handlers": [handler_json(h, flows.get(h.i_handler)) for h in handlers]}
+        )
 
     async def handler_pause(request: Request) -> Response:
         user = await auth.admin(request)
@@ -79,13 +85,13 @@ def handler_endpoints(ctx: ApiContext) -> dict[str, Endpoint]:
             f.require_text("name", MAX_NAME_LENGTH),
             f.text("reason", max_length=500) or "",
         )
-        return JSONResponse(handler_json(handler))
+        return await shown(handler)
 
     async def handler_resume(request: Request) -> Response:
         user = await auth.admin(request)
         f = await ctx.fields(request, ("name",))
         handler = await service.handler_resume(user.i_env, f.require_text("name", MAX_NAME_LENGTH))
-        return JSONResponse(handler_json(handler))
+        return await shown(handler)
 
     async def handler_blocked_keys(request: Request) -> Response:
         user = await auth.admin(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from espf.circuit_breaker import breaker_threshold
 from espf.clock import format_ms
 from espf.config import mask_url_password
 from espf.domain import (
@@ -18,6 +19,7 @@ from espf.domain import (
     Event,
     EventType,
     Handler,
+    HandlerFlow,
     Transition,
 )
 from espf.rate_limits import burst_of
@@ -90,10 +92,25 @@ def event_detail_json(detail: EventDetail) -> dict[str, Any]:
     }
 
 
-def handler_json(handler: Handler) -> dict[str, Any]:
+def flow_json(handler: Handler, flow: HandlerFlow | None) -> dict[str, Any]:
+    """The handler's effective rate and circuit, as handler_json shows them."""
+    opened_at = flow.circuit_opened_at if flow else None
+    return {
+        "breaker_after": breaker_threshold(handler.breaker_after) or 0,
+        "failures_in_row": handler.failures_in_row,
+        "effective_rate": flow.effective_rate if flow else (handler.max_rate or None),
+        "circuit": {
+            "open": opened_at is not None,
+            "opened_at": _time(opened_at),
+            "next_probe_at": _time(flow.probe_at if flow and opened_at is not None else None),
+        },
+    }
+
+
+def handler_json(handler: Handler, flow: HandlerFlow | None = None) -> dict[str, Any]:
     retry = handler.retry
     tls = handler.tls
-    return {
+    shown: dict[str, Any] = {
         "name": handler.name,
         "i_env": handler.i_env,
         "type": handler.kind,
@@ -133,6 +150,7 @@ def handler_json(handler: Handler) -> dict[str, Any]:
             "client_key": MASK if tls.client_key else None,
         },
     }
+    return shown | flow_json(handler, flow)
 
 
 def blocked_key_json(key: BlockedKey) -> dict[str, Any]:

@@ -7,10 +7,19 @@ from typing import Any
 
 import click
 
+from espf.circuit_breaker import DEFAULT_BREAKER_AFTER
 from espf.cli.common import with_service
 from espf.cli.output import handler_detail, handler_table, table
-from espf.domain import AuthMethod, HandlerSettings, RetryOverrides, TlsSettings
+from espf.domain import (
+    AuthMethod,
+    Handler,
+    HandlerFlow,
+    HandlerSettings,
+    RetryOverrides,
+    TlsSettings,
+)
 from espf.handler_rules import deleted_handler_name
+from espf.service import Service
 
 
 @click.group()
@@ -70,7 +79,13 @@ def _handler_options(creating: bool) -> Callable[[Callable[..., Any]], Callable[
             click.option(
                 "--rate-burst",
                 type=int,
-                help="requests the rate lets out at once after a quiet spell (default 1)",
+                help="requests the rate lets out at once (default 1: evenly spaced)",
+            ),
+            click.option(
+                "--breaker-after",
+                type=int,
+                help=f"open the circuit after N failures in a row: then one probe at a time "
+                f"until one succeeds (default {DEFAULT_BREAKER_AFTER}; 0: never)",
             ),
             click.option("--tls-verify/--no-tls-verify", default=None, help="verify certificates"),
             click.option("--tls-ca-file", help="CA bundle to verify the Application with"),
@@ -137,6 +152,7 @@ def _handler_settings(**values: Any) -> HandlerSettings:
         max_in_flight=values.get("max_in_flight"),
         max_rate=values.get("max_rate"),
         rate_burst=values.get("rate_burst"),
+        breaker_after=values.get("breaker_after"),
     )
 
 
@@ -332,7 +348,12 @@ def handler_show(ctx: click.Context, i_env: int, name: str) -> None:
     \b
     Example: espf handler show 1 EventSender
     """
-    click.echo(handler_detail(with_service(ctx, lambda s: s.handler_get(i_env, name))))
+
+    async def shown(service: Service) -> tuple[Handler, HandlerFlow | None]:
+        found = await service.handler_get(i_env, name)
+        return found, (await service.handler_flows([found])).get(found.i_handler)
+
+    click.echo(handler_detail(*with_service(ctx, shown)))
 
 
 @handler.command("blocked")

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import orjson
 
+from espf.circuit_breaker import breaker_threshold
 from espf.clock import format_ms, ms_to_datetime
-from espf.domain import Handler
+from espf.domain import Handler, HandlerFlow
 from espf.rate_limits import burst_of
 from espf.service import EventDetail
 
@@ -96,8 +97,8 @@ def event_detail(detail: EventDetail) -> str:
     return "\n".join(lines)
 
 
-def handler_detail(handler: Handler) -> str:
-    """Every setting of a handler, with its secrets masked."""
+def handler_detail(handler: Handler, flow: HandlerFlow | None = None) -> str:
+    """Every setting of a handler, with its secrets masked, and its state."""
     tls = handler.tls
     ordered = f"by {handler.order_key or 'i_account, else i_customer'}" if handler.ordered else "no"
     auto_pause = (
@@ -116,7 +117,8 @@ def handler_detail(handler: Handler) -> str:
         f"  ordered:      {ordered}",
         f"  retry:        {_retry_text(handler)}",
         f"  auto-pause:   {auto_pause}",
-        f"  limits:       {_limits_text(handler)}",
+        f"  limits:       {_limits_text(handler, flow)}",
+        f"  breaker:      {_breaker_text(handler, flow)}",
         f"  tls:          verify {'off' if tls.verify is False else 'on'}"
         + (f", CA {tls.ca_file}" if tls.ca_file else "")
         + (f", client certificate {tls.client_cert}" if tls.client_cert else ""),
@@ -126,14 +128,33 @@ def handler_detail(handler: Handler) -> str:
     return "\n".join(lines)
 
 
-def _limits_text(handler: Handler) -> str:
+def _limits_text(handler: Handler, flow: HandlerFlow | None) -> str:
     parts = []
     if handler.max_in_flight:
         parts.append(f"{handler.max_in_flight} in flight")
     if handler.max_rate:
         burst = burst_of(handler.max_rate, handler.rate_burst)
         parts.append(f"{handler.max_rate:g}/s (burst {burst})")
+        effective = flow.effective_rate if flow else None
+        if effective is not None and effective < handler.max_rate:
+            parts.append(f"effective rate {effective:.3g}/s (backing off)")
+        else:
+            parts.append(f"effective rate {handler.max_rate:g}/s")
     return ", ".join(parts) or "none"
+
+
+def _breaker_text(handler: Handler, flow: HandlerFlow | None) -> str:
+    threshold = breaker_threshold(handler.breaker_after)
+    if threshold is None:
+        return "off"
+    text = f"opens after {threshold} failures in a row"
+    if flow is not None and flow.circuit_opened_at is not None:
+        text += f"; OPEN since {format_ms(flow.circuit_opened_at)} UTC"
+        if flow.probe_at is not None:
+            text += f", next probe at {format_ms(flow.probe_at)} UTC"
+    elif handler.failures_in_row:
+        text += f"; {handler.failures_in_row} now"
+    return text
 
 
 def _retry_text(handler: Handler) -> str:

@@ -170,6 +170,20 @@ class Handler:
     rate_burst: int | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
+    breaker_after: int = 0
+    failures_in_row: int = 0
+    # Requests per second sent at most now: max_rate, lowered by adaptive back-off.
+    effective_rate: float | None = None
+    circuit: HandlerCircuit = field(default_factory=lambda: HandlerCircuit())
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerCircuit:
+    """Open: only one probe at a time is sent to the handler until one succeeds."""
+
+    open: bool = False
+    opened_at: datetime | None = None
+    next_probe_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

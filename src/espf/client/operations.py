@@ -167,6 +167,7 @@ class HandlerFields(TypedDict, total=False):
     max_in_flight: int
     max_rate: float
     rate_burst: int
+    breaker_after: int  # failures in a row that open the circuit; 0: never
 
 
 class HandlerChanges(HandlerFields, total=False):

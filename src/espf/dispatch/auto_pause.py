@@ -33,7 +33,7 @@ class AutoPauser:
     async def check(self, health: list[HandlerHealth], now: int) -> None:
         for handler in health:
             limit_s = handler.auto_pause_after_s or self._default_after_s
-            if handler.paused or not handler.enabled:
+            if handler.paused or not handler.enabled or handler.circuit_opened is False:
                 continue
             if now - handler.failing_since < limit_s * 1000:
                 continue

@@ -21,9 +21,11 @@ import uuid
 
 from prometheus_client import Histogram
 
+from espf.circuit_breaker import FIRST_PROBE_MS
 from espf.clock import Clock, SystemClock
 from espf.config import Settings
 from espf.dispatch.auto_pause import AutoPauser
+from espf.dispatch.breaker_gate import BreakerGate, announce_circuit
 from espf.dispatch.outcome import decide_outcome
 from espf.dispatch.outcomes import OutcomeRecorder
 from espf.dispatch.pacing import Pacer
@@ -32,7 +34,7 @@ from espf.dispatch.sender import EventSender
 from espf.domain import ClaimedDelivery, DeliveryState, HandlerHealth, RetryOverrides
 from espf.due_wakeups import DueWakeups
 from espf.metrics import Metrics
-from espf.retry import RetryPolicy
+from espf.retry import RetryPolicy, Verdict, classify
 from espf.retry_overrides import retry_policy_for
 from espf.store import Store
 from espf.store.storage_full import StorageFull
@@ -80,6 +82,7 @@ class Dispatcher:
         self._sender = sender or EventSender(settings.handler_connections)
         self._rng = rng or random.Random()
         self._pacer = Pacer()
+        self._gate = BreakerGate(store, self.node_id, self.clock, settings.handler_connections)
         self._policies: dict[RetryOverrides, RetryPolicy] = {}
         self.metrics = metrics or Metrics()
         # Shared with the service of this process (runner.py), so that its
@@ -146,6 +149,7 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*still_running, return_exceptions=True)
         await self._recorder.drain()
+        await self._gate.drain()
         now = self.clock.now_ms()
         released = await self.store.node_release(self.node_id, now)
         if released:
@@ -208,7 +212,7 @@ class Dispatcher:
         # A delivery stays in flight in the database until its outcome is
         # written: counting those too keeps what this node holds, and so what
         # a kill -9 would make others resend, within the limit.
-        held = len(self._in_flight) + self._recorder.unwritten
+        held = len(self._in_flight) + self._recorder.unwritten + self._gate.unwritten
         return self.settings.dispatch_concurrency - held
 
     async def _gather_slots(self, wanted: int) -> int:
@@ -275,8 +279,21 @@ class Dispatcher:
             if wait_ms:
                 await asyncio.sleep(wait_ms / 1000)
                 started_at = self.clock.now_ms()
+        if not await self._gate.admit(delivery):
+            # The handler failed every recent attempt here: do not spend one
+            # more on it (breaker_gate.py).
+            self._gate.hand_back(delivery)
+            self.notify(self.clock.now_ms() + FIRST_PROBE_MS)
+            return
+        if delivery.send_at == 0:
+            started_at = self.clock.now_ms()  # it may have waited for its turn
         t0 = time.perf_counter()
-        result = await self._sender.send(delivery)
+        failed = True
+        try:
+            result = await self._sender.send(delivery)
+            failed = classify(result.status_code) is Verdict.RETRY
+        finally:
+            self._gate.done(delivery.handler, failed)
         duration_ms = int((time.perf_counter() - t0) * 1000)
         outcome = decide_outcome(
             delivery,
@@ -318,7 +335,11 @@ class Dispatcher:
             self.notify(outcome.next_at)
 
     async def _check_health(self, health: list[HandlerHealth]) -> None:
-        await self._pauser.check(health, self.clock.now_ms())
+        now = self.clock.now_ms()
+        changes = [announce_circuit(handler) for handler in health]
+        if False in changes:
+            self.wakeups.due(now)  # what the circuit held is due now, on every node
+        await self._pauser.check(health, now)
 
     # -- liveness ----------------------------------------------------------------------
     async def _beat(self) -> None:

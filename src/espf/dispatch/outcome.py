@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+from espf.adaptive_rate import is_overload
 from espf.clock import format_ms
 from espf.dispatch.sender import SendResult
 from espf.domain import AttemptOutcome, ClaimedDelivery, DeliveryState
@@ -54,6 +55,7 @@ def decide_outcome(
             reason = f"{answer}: next attempt at {format_ms(next_at)} UTC"
             if retry_after is not None:
                 reason += f" (Retry-After {result.retry_after})"
+    overloaded = is_overload(result.status_code, result.timed_out)
     return AttemptOutcome(
         i_delivery=delivery.i_delivery,
         attempt_no=attempt_no,
@@ -66,4 +68,7 @@ def decide_outcome(
         i_event=delivery.i_event,
         i_handler=delivery.handler.i_handler,
         reason=reason,
+        overloaded=overloaded,
+        # A good answer at max_rate changes nothing: no need to look.
+        rate_limited=bool(delivery.handler.max_rate) and (overloaded or delivery.backing_off),
     )

@@ -32,6 +32,7 @@ class SendResult:
     status_code: int | None  # None: no HTTP answer at all
     error: str | None
     retry_after: str | None = None  # the Retry-After header, if any
+    timed_out: bool = False  # no answer within the handler's timeout
 
 
 def request_body(delivery: ClaimedDelivery) -> bytes:
@@ -144,7 +145,7 @@ class EventSender:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
         except TimeoutError:
-            return SendResult(None, f"no answer within {handler.timeout_s:g} s")
+            return SendResult(None, f"no answer within {handler.timeout_s:g} s", timed_out=True)
         except (aiohttp.ClientError, OSError, ValueError, ssl.SSLError) as exc:
             return SendResult(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT])
         if 200 <= status < 300:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from espf.domain import AuthMethod, BlockedKey, Handler, HandlerSettings
+from espf.domain import AuthMethod, BlockedKey, Handler, HandlerFlow, HandlerSettings
 from espf.errors import Conflict, NotFound
 from espf.handler_rules import (
     HANDLER_SETTING_FIELDS,
@@ -67,6 +67,14 @@ class HandlerOperations(ServiceCore):
 
     async def handler_list(self, i_env: int | None) -> list[Handler]:
         return await self.store.handler_list(i_env)
+
+    async def handler_flows(self, handlers: list[Handler]) -> dict[int, HandlerFlow]:
+        """Each handler's effective rate and circuit, by i_handler (shown
+        with the handler by the API, the CLI and the console)."""
+        if not handlers:
+            return {}
+        found = await self.store.handler_flows([h.i_handler for h in handlers])
+        return {flow.i_handler: flow for flow in found}
 
     async def handler_delete(self, i_env: int, name: str) -> Handler:
         """Delete a handler that has nothing left to send, with its

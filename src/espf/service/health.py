@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from espf.domain import HandlerFlow
 from espf.errors import Unavailable
 from espf.maintenance import MaintenanceWindow, is_open, next_window
 from espf.service.core import ServiceCore
@@ -24,6 +25,8 @@ class QueueSnapshot:
     oldest_due_at: int | None
     # Handlers with maintenance windows: is one open now?
     in_maintenance: dict[str, bool] = field(default_factory=dict)
+    # Handlers with a rate or a limiter row: effective rate and circuit.
+    flows: list[HandlerFlow] = field(default_factory=list)
 
 
 @functools.cache
@@ -71,4 +74,5 @@ class HealthOperations(ServiceCore):
         in_maintenance = {
             name: is_open(next_window(found, now), now) for name, found in windows.items()
         }
-        return QueueSnapshot(now, events, deliveries, count, oldest, in_maintenance)
+        flows = await self.store.handler_flows(None)
+        return QueueSnapshot(now, events, deliveries, count, oldest, in_maintenance, flows)

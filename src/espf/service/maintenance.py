@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from espf.circuit_breaker import circuit_reason
 from espf.domain import Delivery, DeliveryState
 from espf.errors import BadRequest, NotFound
 from espf.maintenance import (
@@ -90,13 +91,18 @@ class MaintenanceOperations(HandlerOperations):
 async def with_waiting_reasons(
     store: Store, deliveries: list[Delivery], now: int
 ) -> list[Delivery]:
-    """Pending deliveries of a handler in maintenance say why they wait."""
+    """Pending deliveries of a handler in maintenance, or whose circuit is
+    open, say why they wait."""
     pending = {d.i_handler for d in deliveries if d.state is DeliveryState.PENDING}
     reasons: dict[int, str] = {}
     for i_handler in sorted(pending):
         window = next_window(await store.maintenance_list(i_handler), now)
         if window is not None and is_open(window, now):
             reasons[i_handler] = waiting_reason(window, now)
+    if pending:
+        for flow in await store.handler_flows(sorted(pending)):
+            if flow.circuit_opened_at is not None and flow.i_handler not in reasons:
+                reasons[flow.i_handler] = circuit_reason(flow.circuit_opened_at, flow.probe_at)
     if not reasons:
         return deliveries
     return [

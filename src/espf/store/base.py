@@ -28,6 +28,7 @@ from espf.domain import (
     EventType,
     EventTypeUsage,
     Handler,
+    HandlerFlow,
     HandlerHealth,
     HandlerSettings,
     NewEvent,
@@ -298,6 +299,16 @@ class Store(Protocol):
 
     async def maintenance_remove(self, handler: Handler, i_window: int, now: int) -> bool:
         """False if the handler has no such window."""
+
+    async def deliveries_hand_back(
+        self, node_id: str, ids: Sequence[int], now: int, next_at: int, reason: str
+    ) -> int:
+        """Deliveries ``node_id`` claimed and did not send wait again, due at
+        ``next_at``, their attempt count unchanged; how many did."""
+
+    async def handler_flows(self, ids: Sequence[int] | None) -> list[HandlerFlow]:
+        """The effective rate and circuit of these handlers; ``None``: of
+        every live handler with a rate or a limiter row."""
 
     # -- copying a whole database (espf copy, see espf/copy.py) -------------------
     async def copy_row_counts(self) -> dict[str, int]:

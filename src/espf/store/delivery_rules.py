@@ -26,8 +26,8 @@ from espf.delivery_reasons import (
     WAITING_REASON,
 )
 from espf.domain import AttemptOutcome, ClaimedDelivery, Handler, HandlerHealth, NewEvent
-from espf.handler_rules import split_by_health
 from espf.store import rows as to
+from espf.store.flow_plans import note_handler_health
 from espf.store.limit_plans import claim_limited
 from espf.store.params import (
     interrupted_attempts,
@@ -128,7 +128,9 @@ def dispatch_due(
     deliveries = to.claimed_deliveries([tuple(r) for r in detail])
     if send_at:
         deliveries = [
-            replace(d, send_at=send_at[d.i_delivery]) if d.i_delivery in send_at else d
+            replace(d, send_at=send_at[d.i_delivery][0], backing_off=send_at[d.i_delivery][1])
+            if d.i_delivery in send_at
+            else d
             for d in deliveries
         ]
     yield run("event_mark_in_flight", {"ids": sorted({d.i_event for d in deliveries})})
@@ -159,19 +161,6 @@ def record_outcomes(
     touched |= yield from promote_keys(finished, max(o.started_at for o in outcomes))
     yield from refresh_events(touched)
     return (yield from note_handler_health(outcomes))
-
-
-def note_handler_health(outcomes: Sequence[AttemptOutcome]) -> Plan[list[HandlerHealth]]:
-    """Track how long each handler has been failing, for automatic pause."""
-    answered, failing = split_by_health(outcomes)
-    for i_handler in sorted(answered):
-        yield run("handler_note_success", {"i_handler": i_handler})
-    health = []
-    for i_handler, first_failure in sorted(failing.items()):
-        found = yield row("handler_note_failure", {"i_handler": i_handler, "at": first_failure})
-        if found is not None:
-            health.append(to.handler_health(tuple(found)))
-    return health
 
 
 def reopen(ids: list[int], now: int, reason: str) -> Plan[int]:

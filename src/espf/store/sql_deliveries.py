@@ -91,9 +91,12 @@ class DeliveryOperations(SqlBackend):
         updates, attempts = outcome_params(node_id, outcomes)
         # Rows locked in one order by every writer cannot deadlock each other.
         updates.sort(key=lambda u: int(u["i_delivery"]))
-        return await self._write(
+        health = await self._write(
             rules.record_outcomes, node_id, outcomes, updates, attempts, self._record_rows
         )
+        if any(h.circuit_opened for h in health):
+            self._limiters_seen = True  # the open circuit's probes go through the limiter
+        return health
 
     async def node_heartbeat(self, node_id: str, hostname: str, pid: int, now: int) -> None:
         params = {"node_id": node_id, "hostname": hostname, "pid": pid, "now": now}

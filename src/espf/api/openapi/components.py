@@ -133,6 +133,26 @@ def _schemas() -> dict[str, Schema]:
                 "max_in_flight": nullable(integer("Requests open at once, over every node")),
                 "max_rate": nullable(number("Requests per second, over every node", 0, 1e12)),
                 "rate_burst": nullable(integer("Requests the rate limit lets out at once")),
+                "breaker_after": integer(
+                    "Failures in a row that open the circuit (the default if not set); 0: never",
+                    0,
+                ),
+                "failures_in_row": integer("Attempts failed in a row, now", 0),
+                "effective_rate": nullable(
+                    number(
+                        "Requests per second sent at most now: max_rate, lowered while the "
+                        "handler answers 429, 503 or times out (adaptive back-off)",
+                        0,
+                        1e12,
+                    )
+                ),
+                "circuit": answer(
+                    {
+                        "open": boolean("True: only one probe at a time is sent"),
+                        "opened_at": nullable(TIME),
+                        "next_probe_at": nullable(TIME),
+                    }
+                ),
                 "ordered": boolean(),
                 "order_key": nullable(string()),
                 "retry": answer(

@@ -26,6 +26,7 @@ from espf.api.openapi.kit import (
     ref,
     string,
 )
+from espf.circuit_breaker import DEFAULT_BREAKER_AFTER, MAX_BREAKER_AFTER
 from espf.domain import AuthMethod
 from espf.handler_rules import MAX_HANDLER_TIMEOUT_S
 from espf.names import MAX_NAME_LENGTH as MAX_TYPE_LENGTH
@@ -93,9 +94,15 @@ def _settings(creating: bool) -> dict[str, Schema]:
             inclusive_minimum=True,
         ),
         "rate_burst": integer(
-            "Requests the rate limit lets out at once after a quiet spell (default 1)",
+            "Requests the rate limit lets out at once (default 1: evenly spaced)",
             0,
             MAX_BURST,
+        ),
+        "breaker_after": integer(
+            f"Failures in a row that open the handler's circuit: then only one probe at a time "
+            f"is sent until one succeeds (default {DEFAULT_BREAKER_AFTER}); 0 turns it off",
+            0,
+            MAX_BREAKER_AFTER,
         ),
         "ordered": boolean("Send deliveries sharing a key one at a time, in i_event order"),
         "order_key": string("The ordering variable (default i_account, else i_customer)", 64),

@@ -78,13 +78,22 @@ UPDATE handlers SET deleted_at = :now, updated_at = :now, enabled = false, name 
     password = NULL, auth_token = NULL, signing_secrets = NULL, tls_client_key = NULL
 WHERE i_handler = :i_handler AND deleted_at IS NULL;
 
+-- The run of failures grows by :failures; the circuit's state comes along
+-- (circuit_breaker.py). Only failing handlers run this.
 -- name: handler_note_failure
-UPDATE handlers SET failing_since = coalesce(failing_since, :at)
+UPDATE handlers SET failing_since = coalesce(failing_since, :at),
+    failures_in_row = failures_in_row + :failures
 WHERE i_handler = :i_handler
-RETURNING i_handler, i_env, name, failing_since, auto_pause_after_s, paused, enabled;
+RETURNING i_handler, i_env, name, failing_since, auto_pause_after_s, paused, enabled,
+    failures_in_row, breaker_after,
+    (SELECT l.circuit_opened_at FROM handler_limits l WHERE l.i_handler = handlers.i_handler);
 
+-- Writes, and answers a row, only when the handler was failing: a healthy
+-- handler's batch costs no write.
 -- name: handler_note_success
-UPDATE handlers SET failing_since = NULL WHERE i_handler = :i_handler AND failing_since IS NOT NULL;
+UPDATE handlers SET failing_since = NULL, failures_in_row = 0
+WHERE i_handler = :i_handler AND failing_since IS NOT NULL
+RETURNING {handler_columns};
 
 -- name: subscription_insert
 INSERT INTO subscriptions (i_handler, i_event_type) VALUES (:i_handler, :i_event_type)
@@ -203,6 +212,17 @@ UPDATE deliveries SET
 WHERE state = 'in_flight' AND claimed_by = :node_id
 RETURNING i_event;
 
+-- A node gives back deliveries it claimed and did not send, as they were:
+-- no attempt spent (dispatch/breaker_gate.py).
+-- name: delivery_hand_back
+UPDATE deliveries SET
+    state = CASE WHEN (SELECT NOT h.enabled OR h.paused FROM handlers h
+                       WHERE h.i_handler = deliveries.i_handler)
+                 THEN 'held' ELSE 'pending' END,
+    next_at = :next_at, claimed_by = NULL, claimed_at = NULL
+WHERE i_delivery {in_ids} AND state = 'in_flight' AND claimed_by = :node_id
+RETURNING i_delivery, i_event, i_handler, state;
+
 -- name: node_delete
 DELETE FROM nodes WHERE node_id = :node_id;
 
@@ -259,12 +279,17 @@ INSERT INTO handlers ({handler_columns}, created_at, updated_at, deleted_at)
 VALUES ({handler_copy_values}, :created_at, :updated_at, :deleted_at);
 
 -- name: copy_read_handler_limits
-SELECT i_handler, tokens, refilled_at, ready_at, window_from, window_until
+SELECT i_handler, tokens, refilled_at, ready_at, window_from, window_until, effective_rate,
+       rate_adjusted_at, overloaded_at, circuit_opened_at, probe_at, probe_interval_ms
 FROM handler_limits WHERE i_handler > :after ORDER BY i_handler LIMIT :limit;
 
 -- name: copy_write_handler_limits
-INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at, window_from, window_until)
-VALUES (:i_handler, :tokens, :refilled_at, :ready_at, :window_from, :window_until);
+INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at, window_from, window_until,
+                            effective_rate, rate_adjusted_at, overloaded_at, circuit_opened_at,
+                            probe_at, probe_interval_ms)
+VALUES (:i_handler, :tokens, :refilled_at, :ready_at, :window_from, :window_until,
+        :effective_rate, :rate_adjusted_at, :overloaded_at, :circuit_opened_at, :probe_at,
+        :probe_interval_ms);
 
 -- name: copy_read_maintenance_windows
 SELECT i_window, i_handler, starts_at, ends_at, rule, time_zone, duration_s, created_at
@@ -792,13 +817,65 @@ DELETE FROM handler_limits WHERE i_handler = :i_handler;
 
 -- name: limiter_update
 UPDATE handler_limits SET tokens = :tokens, refilled_at = :refilled_at, ready_at = :ready_at,
-    window_from = :window_from, window_until = :window_until,
-    sender = :sender, sender_until = :sender_until
+    window_from = :window_from, window_until = :window_until, probe_at = :probe_at,
+    probe_interval_ms = :probe_interval_ms, sender = :sender, sender_until = :sender_until
 WHERE i_handler = :i_handler;
 
 -- A node stopping cleanly ends its turns at once.
 -- name: limiter_end_turns
 UPDATE handler_limits SET sender = NULL, sender_until = 0 WHERE sender = :node_id;
+
+-- Adaptive back-off (adaptive_rate.py), in the outcome-recording transaction.
+-- name: limiter_rate_read
+SELECT h.max_rate, l.effective_rate, l.rate_adjusted_at, l.overloaded_at
+FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
+WHERE l.i_handler = :i_handler;
+
+-- Only if no other node changed it since it was read: one change per interval.
+-- name: limiter_set_rate
+UPDATE handler_limits SET effective_rate = :effective_rate, rate_adjusted_at = :adjusted_at,
+    overloaded_at = :overloaded_at
+WHERE i_handler = :i_handler
+  AND (rate_adjusted_at = :read_at OR (rate_adjusted_at IS NULL AND :never_adjusted));
+
+-- The circuit breaker (circuit_breaker.py). Opening gives a handler without
+-- limits a limiter row for the time it is open; only the transaction that
+-- opens it gets a row back (it logs the opening, once).
+-- name: limiter_open_circuit
+INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at, circuit_opened_at, probe_at,
+                            probe_interval_ms)
+VALUES (:i_handler, 0, :now, :probe_at, :now, :probe_at, :probe_interval_ms)
+ON CONFLICT (i_handler) DO UPDATE SET circuit_opened_at = excluded.circuit_opened_at,
+    probe_at = excluded.probe_at, probe_interval_ms = excluded.probe_interval_ms,
+    ready_at = excluded.ready_at
+WHERE handler_limits.circuit_opened_at IS NULL
+RETURNING i_handler;
+
+-- name: limiter_close_circuit
+UPDATE handler_limits SET circuit_opened_at = NULL, probe_at = NULL, probe_interval_ms = NULL,
+    ready_at = 0
+WHERE i_handler = :i_handler AND circuit_opened_at IS NOT NULL
+RETURNING i_handler;
+
+-- name: limiter_circuit_open
+SELECT circuit_opened_at FROM handler_limits
+WHERE i_handler = :i_handler AND circuit_opened_at IS NOT NULL;
+
+-- What the service shows of a handler's flow: its effective rate, its circuit.
+-- name: limiter_flows
+SELECT h.i_handler, h.name, h.max_rate, h.failures_in_row, l.effective_rate, l.circuit_opened_at,
+       l.probe_at
+FROM handlers h LEFT JOIN handler_limits l ON l.i_handler = h.i_handler
+WHERE h.i_handler {in_ids}
+ORDER BY h.i_handler;
+
+-- For the gauges: handlers with a rate or a limiter row.
+-- name: limiter_flows_all
+SELECT h.i_handler, h.name, h.max_rate, h.failures_in_row, l.effective_rate, l.circuit_opened_at,
+       l.probe_at
+FROM handlers h LEFT JOIN handler_limits l ON l.i_handler = h.i_handler
+WHERE h.deleted_at IS NULL AND (h.max_rate > 0 OR l.i_handler IS NOT NULL)
+ORDER BY h.i_handler;
 
 -- After a handler's limits or windows change: look again at once.
 -- name: limiter_set_window
@@ -826,6 +903,13 @@ DELETE FROM maintenance_windows WHERE i_window = :i_window AND i_handler = :i_ha
 
 -- name: delivery_mark_limited
 UPDATE deliveries SET limited = :limited WHERE i_handler = :i_handler AND limited <> :limited;
+
+-- While a circuit is open: deliveries that came back from flight to wait
+-- go through the limiter too (only the pending ones: the rows in flight are
+-- another node's to write).
+-- name: delivery_mark_pending_limited
+UPDATE deliveries SET limited = TRUE
+WHERE i_handler = :i_handler AND state = 'pending' AND limited = FALSE;
 
 -- == The operator console (espf/web) ==========================================
 

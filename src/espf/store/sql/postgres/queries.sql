@@ -47,7 +47,8 @@ ORDER BY i_env, name;
 
 -- name: handler_set_paused
 UPDATE handlers SET paused = :paused, paused_at = :paused_at, paused_reason = :reason,
-    failing_since = CASE WHEN :paused::boolean THEN failing_since END, updated_at = :now
+    failing_since = CASE WHEN :paused::boolean THEN failing_since END,
+    failures_in_row = CASE WHEN :paused::boolean THEN failures_in_row ELSE 0 END, updated_at = :now
 WHERE i_handler = :i_handler AND paused <> :paused::boolean;
 
 -- name: subscription_insert_all
@@ -125,7 +126,8 @@ RETURNING d.i_delivery;
 -- snapshot is taken before the lock is granted, so it would not see what
 -- the node that held the lock has just claimed.
 -- name: limiter_ready
-SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, l.sender, l.sender_until,
+SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, l.effective_rate,
+       l.circuit_opened_at, l.probe_at, l.probe_interval_ms, l.sender, l.sender_until,
        {handler_columns:h}
 FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
 WHERE l.ready_at <= :now

@@ -38,7 +38,8 @@ ORDER BY i_env, name;
 
 -- name: handler_set_paused
 UPDATE handlers SET paused = :paused, paused_at = :paused_at, paused_reason = :reason,
-    failing_since = CASE WHEN :paused THEN failing_since END, updated_at = :now
+    failing_since = CASE WHEN :paused THEN failing_since END,
+    failures_in_row = CASE WHEN :paused THEN failures_in_row ELSE 0 END, updated_at = :now
 WHERE i_handler = :i_handler AND paused != :paused;
 
 -- name: subscription_insert_all
@@ -93,7 +94,8 @@ RETURNING i_delivery;
 -- Limited handlers with due work whose bucket is ready: the bucket, the
 -- maintenance window, the handler (the requests open: limiter_in_flight).
 -- name: limiter_ready
-SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, l.sender, l.sender_until,
+SELECT l.tokens, l.refilled_at, l.window_from, l.window_until, l.effective_rate,
+       l.circuit_opened_at, l.probe_at, l.probe_interval_ms, l.sender, l.sender_until,
        {handler_columns:h}
 FROM handler_limits l JOIN handlers h ON h.i_handler = l.i_handler
 WHERE l.ready_at <= :now
