@@ -217,7 +217,7 @@ class PostgresStore(SqlStore):
 
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
         lost_claims = list(self._lost_claims)
-        with_limits = self._limiters_seen
+        with_limits = await self._limits_in_use()
 
         def dispatch() -> Plan[list[ClaimedDelivery]]:
             for lost_node_id, claimed_at in lost_claims:

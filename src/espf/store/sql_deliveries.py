@@ -76,7 +76,8 @@ class DeliveryOperations(SqlBackend):
 
     # -- dispatching ------------------------------------------------------------------------
     async def dispatch_due(self, node_id: str, now: int, limit: int) -> list[ClaimedDelivery]:
-        return await self._write(rules.dispatch_due, node_id, now, limit, self._limiters_seen)
+        with_limits = await self._limits_in_use()
+        return await self._write(rules.dispatch_due, node_id, now, limit, with_limits)
 
     async def next_due_at(self, node_id: str | None = None) -> int | None:
         row = await self._fetchone("next_due_at", {"node_id": node_id})

@@ -124,12 +124,14 @@ class RecordOperations(SqlBackend):
         except IntegrityFailure as failure:
             message = f"handler {name!r} already exists in environment {i_env}"
             raise conflict(failure, message) from None
-        self._limiters_seen |= is_limited(created)
+        if is_limited(created):
+            self._limiters_seen = True
         return created
 
     async def handler_update(self, handler: Handler, now: int) -> Handler:
         updated = await self._write(records.update_handler, handler, now)
-        self._limiters_seen |= is_limited(updated)
+        if is_limited(updated):
+            self._limiters_seen = True
         return updated
 
     async def handler_get(self, i_env: int, name: str) -> Handler | None:

@@ -802,6 +802,11 @@ RETURNING i_expunge;
 -- Delivery limits (rate_limits.py). A limited handler has a limiter row with
 -- its token bucket; its deliveries are marked limited, so that the claim of
 -- everyone else's work never reads past them.
+-- Whether any handler has limits, windows or an open circuit (see
+-- SqlBackend._limiters_seen).
+-- name: limiters_exist
+SELECT EXISTS (SELECT 1 FROM handler_limits);
+
 -- name: limiter_insert
 INSERT INTO handler_limits (i_handler, tokens, refilled_at, ready_at)
 VALUES (:i_handler, :tokens, :now, 0)
